@@ -1,0 +1,161 @@
+/**
+ * The manager's flags, kubebuilder's set. Each flag can also be given as an environment variable
+ * (the flag wins); --help lists both.
+ */
+import { parseArgs } from 'node:util';
+import type { LogFormat, LogLevel } from '../runtime/log/logger.ts';
+
+export interface Flags {
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string | undefined;
+  leaderElectionId: string;
+  maxConcurrentReconciles: number;
+  namespace: string | undefined;
+  kubeconfig: string | undefined;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  help: boolean;
+}
+
+interface FlagSpec {
+  name: string;
+  env: string;
+  type: 'string' | 'boolean';
+  default: string;
+  help: string;
+}
+
+export const flagSpecs: FlagSpec[] = [
+  {
+    name: 'metrics-bind-address',
+    env: 'METRICS_BIND_ADDRESS',
+    type: 'string',
+    default: ':8080',
+    help: 'Address the /metrics endpoint binds to; "0" turns it off.',
+  },
+  {
+    name: 'health-probe-bind-address',
+    env: 'HEALTH_PROBE_BIND_ADDRESS',
+    type: 'string',
+    default: ':8081',
+    help: 'Address the /healthz and /readyz endpoints bind to; "0" turns them off.',
+  },
+  {
+    name: 'leader-elect',
+    env: 'LEADER_ELECT',
+    type: 'boolean',
+    default: 'false',
+    help: 'Elect a leader on a Lease so only one replica reconciles at a time.',
+  },
+  {
+    name: 'leader-election-namespace',
+    env: 'LEADER_ELECTION_NAMESPACE',
+    type: 'string',
+    default: '',
+    help: "Namespace of the leader election Lease (default: the pod's own namespace in a cluster).",
+  },
+  {
+    name: 'leader-election-id',
+    env: 'LEADER_ELECTION_ID',
+    type: 'string',
+    default: 'elasticweb-operator.elasticweb.example.com',
+    help: 'Name of the leader election Lease.',
+  },
+  {
+    name: 'max-concurrent-reconciles',
+    env: 'MAX_CONCURRENT_RECONCILES',
+    type: 'string',
+    default: '5',
+    help: 'ElasticWebs reconciled at once (one ElasticWeb is never reconciled twice at once).',
+  },
+  {
+    name: 'namespace',
+    env: 'WATCH_NAMESPACE',
+    type: 'string',
+    default: '',
+    help: 'Watch only this namespace (default: all namespaces).',
+  },
+  {
+    name: 'kubeconfig',
+    env: 'KUBECONFIG',
+    type: 'string',
+    default: '',
+    help: 'Path to a kubeconfig (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster ServiceAccount).',
+  },
+  {
+    name: 'log-level',
+    env: 'LOG_LEVEL',
+    type: 'string',
+    default: 'info',
+    help: 'debug, info, warn or error.',
+  },
+  {
+    name: 'log-format',
+    env: 'LOG_FORMAT',
+    type: 'string',
+    default: 'json',
+    help: 'json (one JSON object per line) or text (readable lines).',
+  },
+];
+
+export function usage(): string {
+  const lines = [
+    'Usage: elasticweb-operator [flags]',
+    '',
+    'Flags (each also read from the environment variable shown):',
+  ];
+  for (const f of flagSpecs) {
+    const arg = f.type === 'boolean' ? `--${f.name}` : `--${f.name}=<value>`;
+    const def = f.default === '' ? '' : ` (default ${f.default})`;
+    lines.push(`  ${arg.padEnd(38)} ${f.help}${def}`, `  ${''.padEnd(38)} env: ${f.env}`);
+  }
+  lines.push(`  ${'--help'.padEnd(38)} Show this help.`);
+  return lines.join('\n');
+}
+
+const levels: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** Parses argv (without node and the script) and the environment; throws with a clear message on bad input. */
+export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): Flags {
+  const options = Object.fromEntries(
+    flagSpecs.map((f) => [f.name, { type: f.type }]).concat([['help', { type: 'boolean' }]]),
+  ) as Record<string, { type: 'string' | 'boolean' }>;
+  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  const get = (name: string): string => {
+    const spec = flagSpecs.find((f) => f.name === name) as FlagSpec;
+    const flag = values[name];
+    if (flag !== undefined) return String(flag);
+    return env[spec.env] ?? spec.default;
+  };
+  const bool = (name: string): boolean => {
+    const v = get(name).toLowerCase();
+    if (['true', '1', 'yes'].includes(v)) return true;
+    if (['false', '0', 'no', ''].includes(v)) return false;
+    throw new Error(`--${name} must be true or false, not "${v}"`);
+  };
+  const max = Number(get('max-concurrent-reconciles'));
+  if (!Number.isInteger(max) || max < 1 || max > 1000) {
+    throw new Error(
+      `--max-concurrent-reconciles must be an integer from 1 to 1000, not "${get('max-concurrent-reconciles')}"`,
+    );
+  }
+  const logLevel = get('log-level') as LogLevel;
+  if (!levels.includes(logLevel)) throw new Error(`--log-level must be one of ${levels.join(', ')}`);
+  const logFormat = get('log-format') as LogFormat;
+  if (logFormat !== 'json' && logFormat !== 'text') throw new Error('--log-format must be json or text');
+  return {
+    metricsBindAddress: get('metrics-bind-address'),
+    healthProbeBindAddress: get('health-probe-bind-address'),
+    leaderElect: bool('leader-elect'),
+    leaderElectionNamespace: get('leader-election-namespace') || undefined,
+    leaderElectionId: get('leader-election-id'),
+    maxConcurrentReconciles: max,
+    namespace: get('namespace') || undefined,
+    kubeconfig: get('kubeconfig') || undefined,
+    logLevel,
+    logFormat,
+    help: values.help === true,
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The shapes the ElasticWeb controller keeps in its caches, and the transforms that cut API objects
+ * down to them. The drift check compares desired objects against these, so each transform must keep
+ * every field desired.ts sets; everything else (managedFields, annotations, pod spec defaults,
+ * conditions) is dropped to keep memory small with thousands of objects.
+ */
+import type { ElasticWeb } from '../../api/v1/elasticweb-types.ts';
+import type { KubeObject } from '../../runtime/cache/informer.ts';
+
+type Meta = KubeObject['metadata'] & { generation?: number };
+
+export interface CachedDeployment extends KubeObject {
+  metadata: Meta;
+  spec?: {
+    replicas?: number;
+    selector?: { matchLabels?: Record<string, string> };
+    template?: {
+      metadata?: { labels?: Record<string, string> };
+      spec?: { containers?: Record<string, unknown>[] };
+    };
+  };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+  };
+}
+
+export interface CachedService extends KubeObject {
+  metadata: Meta;
+  spec?: {
+    type?: string;
+    selector?: Record<string, string>;
+    ports?: {
+      name?: string;
+      protocol?: string;
+      port?: number;
+      targetPort?: number | string;
+      nodePort?: number;
+    }[];
+  };
+}
+
+function meta(m: Meta): Meta {
+  return {
+    name: m.name,
+    namespace: m.namespace,
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+    generation: m.generation,
+    labels: m.labels,
+    ownerReferences: m.ownerReferences,
+    ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+  };
+}
+
+export function slimDeployment(d: CachedDeployment): CachedDeployment {
+  const container = d.spec?.template?.spec?.containers;
+  return {
+    metadata: meta(d.metadata),
+    spec: {
+      replicas: d.spec?.replicas,
+      selector: { matchLabels: d.spec?.selector?.matchLabels },
+      template: {
+        metadata: { labels: d.spec?.template?.metadata?.labels },
+        spec: {
+          containers: container?.map((c) => ({
+            name: c.name,
+            image: c.image,
+            ports: c.ports,
+            resources: c.resources,
+          })),
+        },
+      },
+    },
+    status: {
+      observedGeneration: d.status?.observedGeneration,
+      replicas: d.status?.replicas,
+      updatedReplicas: d.status?.updatedReplicas,
+      readyReplicas: d.status?.readyReplicas,
+      availableReplicas: d.status?.availableReplicas,
+    },
+  };
+}
+
+export function slimService(s: CachedService): CachedService {
+  return {
+    metadata: meta(s.metadata),
+    spec: { type: s.spec?.type, selector: s.spec?.selector, ports: s.spec?.ports },
+  };
+}
+
+export function slimElasticWeb(ew: ElasticWeb): ElasticWeb {
+  const m = ew.metadata;
+  return {
+    apiVersion: ew.apiVersion,
+    kind: ew.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      generation: m.generation,
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+    },
+    spec: ew.spec,
+    ...(ew.status ? { status: ew.status } : {}),
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * What an ElasticWeb asks for, as pure functions: the replica count, and the Deployment and Service
+ * the operator applies (server-side apply configurations: only the fields the operator owns).
+ */
+import { apiVersion, defaults, type ElasticWeb, kind } from '../../api/v1/elasticweb-types.ts';
+
+/** The field manager of every write the operator makes. */
+export const fieldManager = 'elasticweb-operator';
+
+/** On every object the operator creates; the caches watch only objects carrying it. */
+export const managedByLabel = 'app.kubernetes.io/managed-by';
+export const managedByValue = 'elasticweb-operator';
+/** The ElasticWeb an object belongs to; the pod selector, so two ElasticWebs never share pods. */
+export const instanceLabel = 'elasticweb.example.com/instance';
+
+export const containerName = 'web';
+export const portName = 'http';
+
+export interface ReplicaPlan {
+  /** Replicas the Deployment gets. */
+  replicas: number;
+  /** ceil(totalQPS / singlePodsQPS): what totalQPS needs, before maxReplicas. */
+  needed: number;
+  maxReplicas: number;
+  /** True when maxReplicas lowered the count. */
+  capped: boolean;
+}
+
+/**
+ * replicas = min(ceil(totalQPS / singlePodsQPS), maxReplicas); an absent totalQPS is 0.
+ * The API server already refuses singlePodsQPS < 1 and totalQPS < 0; the guards here keep the
+ * function total for any input (the seed article divided by singlePodsQPS unchecked).
+ */
+export function replicaPlan(spec: ElasticWeb['spec']): ReplicaPlan {
+  const total = Math.max(0, spec.totalQPS ?? 0);
+  const single = Math.max(1, spec.singlePodsQPS);
+  const maxReplicas = spec.maxReplicas ?? defaults.maxReplicas;
+  const needed = Math.ceil(total / single);
+  return { replicas: Math.min(needed, maxReplicas), needed, maxReplicas, capped: needed > maxReplicas };
+}
+
+export function selectorLabels(ew: ElasticWeb): Record<string, string> {
+  return { [instanceLabel]: ew.metadata.name };
+}
+
+export function objectLabels(ew: ElasticWeb): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': 'elasticweb',
+    'app.kubernetes.io/instance': ew.metadata.name,
+    [managedByLabel]: managedByValue,
+    [instanceLabel]: ew.metadata.name,
+  };
+}
+
+export function controllerReference(ew: ElasticWeb) {
+  return {
+    apiVersion,
+    kind,
+    name: ew.metadata.name,
+    uid: ew.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function metadata(ew: ElasticWeb) {
+  return {
+    name: ew.metadata.name,
+    namespace: ew.metadata.namespace,
+    labels: objectLabels(ew),
+    ownerReferences: [controllerReference(ew)],
+  };
+}
+
+export function containerPort(ew: ElasticWeb): number {
+  return ew.spec.containerPort ?? defaults.containerPort;
+}
+
+export interface DesiredDeployment {
+  apiVersion: 'apps/v1';
+  kind: 'Deployment';
+  metadata: ReturnType<typeof metadata>;
+  spec: {
+    replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: {
+        containers: {
+          name: string;
+          image: string;
+          ports: { name: string; containerPort: number; protocol: 'TCP' }[];
+          resources: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+        }[];
+      };
+    };
+  };
+}
+
+export function desiredDeployment(ew: ElasticWeb): DesiredDeployment {
+  const resources = ew.spec.resources ?? defaults.resources;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: metadata(ew),
+    spec: {
+      replicas: replicaPlan(ew.spec).replicas,
+      selector: { matchLabels: selectorLabels(ew) },
+      template: {
+        metadata: { labels: objectLabels(ew) },
+        spec: {
+          containers: [
+            {
+              name: containerName,
+              image: ew.spec.image,
+              // TCP: the seed article declared SCTP, which no web server speaks.
+              ports: [{ name: portName, containerPort: containerPort(ew), protocol: 'TCP' }],
+              resources: {
+                ...(resources.requests ? { requests: { ...resources.requests } } : {}),
+                ...(resources.limits ? { limits: { ...resources.limits } } : {}),
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export interface DesiredService {
+  apiVersion: 'v1';
+  kind: 'Service';
+  metadata: ReturnType<typeof metadata>;
+  spec: {
+    type: 'NodePort';
+    selector: Record<string, string>;
+    ports: { name: string; protocol: 'TCP'; port: number; targetPort: number; nodePort?: number }[];
+  };
+}
+
+export function desiredService(ew: ElasticWeb): DesiredService {
+  const port = containerPort(ew);
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: metadata(ew),
+    spec: {
+      type: 'NodePort',
+      selector: selectorLabels(ew),
+      ports: [
+        {
+          name: portName,
+          protocol: 'TCP',
+          port,
+          targetPort: port,
+          // Absent: the API server assigns a free NodePort and keeps it.
+          ...(ew.spec.port !== undefined ? { nodePort: ew.spec.port } : {}),
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,253 @@
+/**
+ * Reconciles one ElasticWeb: makes its Deployment and Service match the spec, then writes the status
+ * the cluster really shows. Level-based: it reads everything from the caches, so the same code handles
+ * create, update, drift, deletion of a child, and restart.
+ *
+ * Writes happen only when something differs (the drift check), so a reconcile that finds the world as
+ * it should be makes no write call. Every apply carries the uid of the object it was computed from as a
+ * precondition, so a Deployment deleted and re-created by someone else meanwhile is never overwritten.
+ */
+import { apiVersion, type ElasticWeb, type ElasticWebStatus, kind } from '../../api/v1/elasticweb-types.ts';
+import type { Informer, KubeObject } from '../../runtime/cache/informer.ts';
+import { ApiError, isApiError } from '../../runtime/client/errors.ts';
+import type { KubeClient } from '../../runtime/client/kube-client.ts';
+import { apps, core, type ResourceType } from '../../runtime/client/resource-type.ts';
+import type { ReconcileContext, Reconciler, Request, Result } from '../../runtime/controller/controller.ts';
+import type { EventRecorder } from '../../runtime/events/recorder.ts';
+import type { Logger } from '../../runtime/log/logger.ts';
+import type { CachedDeployment, CachedService } from './cached-objects.ts';
+import { desiredDeployment, desiredService, fieldManager, instanceLabel, replicaPlan } from './desired.ts';
+import { findDrift } from './drift.ts';
+import { computeStatus, type Problem, sameJson } from './status.ts';
+
+export const elasticWebType: ResourceType = { apiVersion, kind, plural: 'elasticwebs', namespaced: true };
+
+export interface ElasticWebCaches {
+  elasticWebs: Informer<ElasticWeb>;
+  deployments: Informer<CachedDeployment>;
+  services: Informer<CachedService>;
+}
+
+export interface ElasticWebReconcilerOptions {
+  client: KubeClient;
+  caches: ElasticWebCaches;
+  recorder: EventRecorder;
+  now?: () => Date;
+}
+
+/** What happened to one child (Deployment or Service) in one reconcile. */
+interface ChildOutcome<T> {
+  /** The object as it now is, when known. */
+  object: T | undefined;
+  /** Why it could not be made to match the spec (goes into the Degraded condition). */
+  problem?: Problem;
+  /** The failure to retry with backoff. */
+  error?: unknown;
+  /** Look again after this long even without an event (a condition no event will announce). */
+  recheckAfterMs?: number;
+}
+
+/** How often to look again at a name taken by an object the operator does not own. */
+const notOwnedRecheckMs = 60_000;
+
+/** Degraded reasons whose Warning event is sent once, when the condition turns to them, not on every look. */
+const announceOnTransition = new Set(['MaxReplicasReached', 'ResourceNotOwned']);
+
+interface Child<T extends KubeObject> {
+  type: ResourceType;
+  desired: { metadata: { name: string; namespace: string } } & Record<string, unknown>;
+  cached: T | undefined;
+}
+
+export class ElasticWebReconciler implements Reconciler {
+  readonly #client: KubeClient;
+  readonly #caches: ElasticWebCaches;
+  readonly #recorder: EventRecorder;
+  readonly #now: () => Date;
+
+  constructor(options: ElasticWebReconcilerOptions) {
+    this.#client = options.client;
+    this.#caches = options.caches;
+    this.#recorder = options.recorder;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  async reconcile(request: Request, { log }: ReconcileContext): Promise<Result | undefined> {
+    const key = `${request.namespace}/${request.name}`;
+    const ew = this.#caches.elasticWebs.get(key);
+    // Gone or going: its Deployment and Service carry owner references, so the garbage collector
+    // removes them; nothing to do here, and no finalizer is needed.
+    if (!ew || ew.metadata.deletionTimestamp) return undefined;
+
+    const plan = replicaPlan(ew.spec);
+    const [deployment, service] = await Promise.all([
+      this.#ensure<CachedDeployment>(ew, log, {
+        type: apps.deployments,
+        desired: desiredDeployment(ew) as unknown as Child<CachedDeployment>['desired'],
+        cached: this.#caches.deployments.get(key),
+      }),
+      this.#ensure<CachedService>(ew, log, {
+        type: core.services,
+        desired: desiredService(ew) as unknown as Child<CachedService>['desired'],
+        cached: this.#caches.services.get(key),
+      }),
+    ]);
+
+    const problem = deployment.problem ?? service.problem;
+    const status = computeStatus({
+      ew,
+      plan,
+      deployment: deployment.object,
+      service: service.object,
+      problem,
+      now: this.#now(),
+    });
+    this.#announceTransitions(ew, status);
+    if (!sameJson(status, ew.status ?? {})) await this.#writeStatus(ew, status, log);
+
+    const error = deployment.error ?? service.error;
+    if (error) throw error;
+    const recheck = Math.min(deployment.recheckAfterMs ?? Infinity, service.recheckAfterMs ?? Infinity);
+    return Number.isFinite(recheck) ? { requeueAfterMs: recheck } : undefined;
+  }
+
+  /** Makes one child match its desired form; never throws. */
+  async #ensure<T extends KubeObject>(
+    ew: ElasticWeb,
+    log: Logger,
+    child: Child<T>,
+  ): Promise<ChildOutcome<T>> {
+    const { type, desired } = child;
+    const what = `${type.kind} ${desired.metadata.namespace}/${desired.metadata.name}`;
+    try {
+      // The caches hold only objects labelled as ours. A miss means: absent, not ours, or not seen yet.
+      const live = child.cached ?? (await this.#client.getOrUndefined<T>(type, desired.metadata));
+      if (live && !this.#mayManage(live, ew)) {
+        // Not an error to retry fast: nothing changes until someone deletes it. The Warning event is
+        // sent when the condition turns Degraded (see #announceTransitions); we look again later.
+        const problem = {
+          reason: 'ResourceNotOwned',
+          message: `${what} already exists and is not controlled by this ElasticWeb; the operator leaves it alone. Delete it or rename the ElasticWeb.`,
+        };
+        return { object: undefined, problem, recheckAfterMs: notOwnedRecheckMs };
+      }
+      // apiVersion and kind are not in cached objects (list items omit them); metadata and spec say it all.
+      const drift = live ? findDrift({ metadata: desired.metadata, spec: desired.spec }, live) : 'absent';
+      if (!drift) return { object: live };
+
+      const body = live ? withUid(desired, live.metadata.uid) : desired;
+      const applied = await this.#client.apply<T>(type, body as never, fieldManager, true);
+      this.#announceWrite(ew, type, live, applied, drift);
+      log.info({ kind: type.kind, drift }, live ? 'updated' : 'created');
+      return { object: applied };
+    } catch (err) {
+      if (isApiError(err) && err.conflict && /uid/i.test(err.serverMessage)) {
+        // Deleted or replaced since we looked: look again soon, quietly.
+        return { object: undefined, error: err };
+      }
+      const problem = describeFailure(what, err);
+      this.#recorder.event(ew, 'Warning', problem.reason, problem.message);
+      return { object: child.cached, problem, error: err };
+    }
+  }
+
+  /**
+   * Whether the operator may write to `live`: it is controlled by this ElasticWeb, or it was ours and
+   * someone removed its owner reference (our instance label, no controller at all): then the apply
+   * puts the owner reference back. Anything else belongs to someone else.
+   */
+  #mayManage(live: KubeObject, ew: ElasticWeb): boolean {
+    const controller = live.metadata.ownerReferences?.find((r) => r.controller);
+    if (controller) return controller.uid === ew.metadata.uid;
+    return live.metadata.labels?.[instanceLabel] === ew.metadata.name;
+  }
+
+  #announceWrite(
+    ew: ElasticWeb,
+    type: ResourceType,
+    before: KubeObject | undefined,
+    after: KubeObject,
+    drift: string,
+  ) {
+    const name = after.metadata.name;
+    if (!before) {
+      const detail =
+        type === apps.deployments
+          ? `with ${(after as CachedDeployment).spec?.replicas ?? 0} replicas`
+          : `on NodePort ${(after as CachedService).spec?.ports?.[0]?.nodePort ?? '?'}`;
+      this.#recorder.event(ew, 'Normal', 'Created', `Created ${type.kind} ${name} ${detail}`);
+      return;
+    }
+    const oldReplicas = (before as CachedDeployment).spec?.replicas;
+    const newReplicas = (after as CachedDeployment).spec?.replicas;
+    if (type === apps.deployments && oldReplicas !== newReplicas) {
+      this.#recorder.event(
+        ew,
+        'Normal',
+        'Scaled',
+        `Scaled Deployment ${name} from ${oldReplicas ?? 0} to ${newReplicas} replicas (totalQPS ${ew.spec.totalQPS ?? 0}, ${ew.spec.singlePodsQPS} QPS per pod)`,
+      );
+      return;
+    }
+    this.#recorder.event(
+      ew,
+      'Normal',
+      'Updated',
+      `Updated ${type.kind} ${name}: ${drift} differed from the spec`,
+    );
+  }
+
+  /** Warning events for Degraded states that persist without a failing write (see announceOnTransition). */
+  #announceTransitions(ew: ElasticWeb, status: ElasticWebStatus): void {
+    const before = ew.status?.conditions?.find((c) => c.type === 'Degraded');
+    const after = status.conditions?.find((c) => c.type === 'Degraded');
+    if (
+      after?.status === 'True' &&
+      announceOnTransition.has(after.reason) &&
+      before?.reason !== after.reason
+    ) {
+      this.#recorder.event(ew, 'Warning', after.reason, after.message);
+    }
+  }
+
+  async #writeStatus(ew: ElasticWeb, status: ElasticWebStatus, log: Logger): Promise<void> {
+    try {
+      await this.#client.applyStatus(
+        elasticWebType,
+        {
+          apiVersion,
+          kind,
+          metadata: { name: ew.metadata.name, namespace: ew.metadata.namespace, uid: ew.metadata.uid },
+          status,
+        },
+        fieldManager,
+      );
+      log.debug({ realQPS: status.realQPS, ready: status.ready }, 'status updated');
+    } catch (err) {
+      // Deleted (404) or replaced (uid conflict) meanwhile: the next event reconciles the new one.
+      if (isApiError(err) && (err.notFound || (err.conflict && /uid/i.test(err.serverMessage)))) return;
+      throw err;
+    }
+  }
+}
+
+/** The desired object with the live object's uid: a precondition, so we never write to a replacement. */
+function withUid<T extends { metadata: object }>(desired: T, uid: string): T {
+  return { ...desired, metadata: { ...desired.metadata, uid } };
+}
+
+/** A Degraded reason and message for a failed write, keeping the API server's own words. */
+function describeFailure(what: string, err: unknown): Problem {
+  if (err instanceof ApiError) {
+    if (
+      err.status === 422 &&
+      /port is already allocated|provided port is already allocated/i.test(err.serverMessage)
+    ) {
+      return { reason: 'NodePortConflict', message: `${what}: ${err.serverMessage}` };
+    }
+    if (err.status === 403) return { reason: 'Forbidden', message: `${what}: ${err.serverMessage}` };
+    if (err.status === 0) return { reason: 'APIServerUnreachable', message: `${what}: ${err.serverMessage}` };
+    return { reason: 'ApplyFailed', message: `${what}: ${err.serverMessage}` };
+  }
+  return { reason: 'ApplyFailed', message: `${what}: ${err instanceof Error ? err.message : String(err)}` };
+}

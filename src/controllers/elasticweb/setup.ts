@@ -1,0 +1,63 @@
+/**
+ * Wires the ElasticWeb controller into a manager, as kubebuilder's SetupWithManager does:
+ * For(ElasticWeb).Owns(Deployment).Owns(Service), with caches of only the objects the operator
+ * labelled as its own, so it never holds every Deployment and Service of the cluster.
+ */
+import { apiVersion, type ElasticWeb, kind } from '../../api/v1/elasticweb-types.ts';
+import { apps, core } from '../../runtime/client/resource-type.ts';
+import { Controller } from '../../runtime/controller/controller.ts';
+import type { Manager } from '../../runtime/manager/manager.ts';
+import {
+  BucketRateLimiter,
+  ItemExponentialFailureRateLimiter,
+  MaxOfRateLimiter,
+} from '../../runtime/workqueue/rate-limiters.ts';
+import {
+  type CachedDeployment,
+  type CachedService,
+  slimDeployment,
+  slimElasticWeb,
+  slimService,
+} from './cached-objects.ts';
+import { managedByLabel, managedByValue } from './desired.ts';
+import { ElasticWebReconciler, elasticWebType } from './reconciler.ts';
+
+export const controllerName = 'elasticweb';
+
+export function setupElasticWebController(
+  manager: Manager,
+  options: { maxConcurrentReconciles?: number } = {},
+) {
+  const owned = `${managedByLabel}=${managedByValue}`;
+  const caches = {
+    elasticWebs: manager.informer<ElasticWeb>(elasticWebType, { transform: slimElasticWeb }),
+    deployments: manager.informer<CachedDeployment>(apps.deployments, {
+      labelSelector: owned,
+      transform: slimDeployment,
+    }),
+    services: manager.informer<CachedService>(core.services, {
+      labelSelector: owned,
+      transform: slimService,
+    }),
+  };
+  const reconciler = new ElasticWebReconciler({ client: manager.client, caches, recorder: manager.recorder });
+  const controller = new Controller({
+    name: controllerName,
+    reconciler,
+    maxConcurrentReconciles: options.maxConcurrentReconciles,
+    log: manager.log,
+    metrics: manager.metrics,
+    // client-go's default lets a failing key wait up to 16 minutes. What fails here (a NodePort
+    // held by another Service, a quota) is usually fixed by someone else, with no event to tell us,
+    // so a retry never waits more than 30 s.
+    rateLimiter: new MaxOfRateLimiter(
+      new ItemExponentialFailureRateLimiter(5, 30_000),
+      new BucketRateLimiter(10, 100),
+    ),
+  });
+  caches.elasticWebs.addHandler(controller.forObjects());
+  caches.deployments.addHandler(controller.ownedBy(apiVersion, kind));
+  caches.services.addHandler(controller.ownedBy(apiVersion, kind));
+  manager.add(controller);
+  return { controller, caches };
+}

@@ -1,0 +1,453 @@
+/**
+ * The one client for the API server: JSON over a shared, kept-alive connection pool (HTTP/2 when the
+ * server offers it, as client-go does), with server-side apply, the status subresource, paginated lists
+ * and streaming watches.
+ *
+ * Objects are plain parsed JSON, never run through generated model classes: nothing is dropped
+ * silently, and nothing is serialised twice.
+ *
+ * Retries here are only the ones the server asks for (429 or 5xx with Retry-After, as client-go does)
+ * and one retry after a 401 with a fresh credential. Every other failure is an ApiError for the caller
+ * (usually the controller, which retries with per-key backoff).
+ */
+import { Agent, type Dispatcher, request } from 'undici';
+import { ApiError, type StatusBody } from './errors.ts';
+import { type ObjectKey, type ResourceType, resourcePath } from './resource-type.ts';
+import type { RestConfig } from './rest-config.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What the client reports after every response (for rest_client_requests_total and tests). */
+export interface RequestRecord {
+  method: HttpMethod;
+  /** The verb in API terms: get, list, watch, create, update, patch, apply, delete. */
+  verb: string;
+  path: string;
+  /** HTTP status; 0 when no response arrived. */
+  status: number;
+  durationSeconds: number;
+}
+
+export interface KubeClientOptions {
+  userAgent?: string;
+  /** Client-side rate limit in requests per second; 0 or less turns it off (the default, as in controller-runtime). */
+  qps?: number;
+  burst?: number;
+  /** Called after every response; must not throw. */
+  onResponse?: (record: RequestRecord) => void;
+  /** Called when the client waits before a retry the server asked for. */
+  onRetry?: (record: RequestRecord, waitSeconds: number) => void;
+  /** Per-request timeout for everything but watches (default 60 s). */
+  timeoutMs?: number;
+  /** Offer HTTP/2 (default true). */
+  http2?: boolean;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+  /** Recorded verb, when the method alone does not say it (list, watch, apply). */
+  verb?: string;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Page size (default 500, as client-go's pager). */
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+export interface List<T> {
+  items: T[];
+  resourceVersion: string;
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export interface WatchOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion: string;
+  /** Server-side timeout; the server ends the watch cleanly after this (default 300 s). */
+  timeoutSeconds?: number;
+  signal?: AbortSignal;
+}
+
+/** Retries the server asks for (Retry-After) before giving up, as client-go's default. */
+const maxServerRetries = 10;
+const maxRetryAfterSeconds = 30;
+
+const applyPatch = 'application/apply-patch+yaml';
+const mergePatch = 'application/merge-patch+json';
+
+export class KubeClient {
+  readonly config: RestConfig;
+  readonly #agent: Dispatcher;
+  readonly #options: KubeClientOptions;
+  readonly #limiter: TokenBucket | undefined;
+  readonly #origin: string;
+  readonly #basePath: string;
+
+  constructor(config: RestConfig, options: KubeClientOptions = {}) {
+    this.config = config;
+    this.#options = options;
+    const url = new URL(config.server);
+    this.#origin = url.origin;
+    this.#basePath = url.pathname.replace(/\/+$/, '');
+    this.#agent = new Agent({
+      connect: { ...config.tls },
+      allowH2: options.http2 ?? true,
+      keepAliveTimeout: 60_000,
+      // Watches on HTTP/1.1 each hold a connection; the rest share the others.
+      connections: 64,
+      pipelining: 1,
+    });
+    this.#limiter =
+      options.qps && options.qps > 0 ? new TokenBucket(options.qps, options.burst ?? options.qps) : undefined;
+  }
+
+  /** Host label for metrics, as client-go reports it. */
+  get host(): string {
+    return new URL(this.config.server).host;
+  }
+
+  // ---- typed verbs --------------------------------------------------------------------------------
+
+  async get<T>(type: ResourceType, key: ObjectKey, signal?: AbortSignal): Promise<T> {
+    return this.request<T>('GET', resourcePath(type, key.namespace, key.name), { signal });
+  }
+
+  /** get, but undefined instead of a 404 error. */
+  async getOrUndefined<T>(type: ResourceType, key: ObjectKey, signal?: AbortSignal): Promise<T | undefined> {
+    try {
+      return await this.get<T>(type, key, signal);
+    } catch (err) {
+      if (err instanceof ApiError && err.notFound) return undefined;
+      throw err;
+    }
+  }
+
+  /** Lists every page (limit/continue) and returns all items with the list's resourceVersion. */
+  async list<T>(type: ResourceType, options: ListOptions = {}): Promise<List<T>> {
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.request<{
+        items: T[];
+        metadata: { resourceVersion: string; continue?: string };
+      }>('GET', resourcePath(type, options.namespace), {
+        verb: 'list',
+        signal: options.signal,
+        query: {
+          labelSelector: options.labelSelector,
+          fieldSelector: options.fieldSelector,
+          limit: options.limit ?? 500,
+          continue: continueToken,
+        },
+      });
+      for (const item of page.items) items.push(item);
+      resourceVersion = page.metadata.resourceVersion;
+      continueToken = page.metadata.continue || undefined;
+    } while (continueToken);
+    return { items, resourceVersion };
+  }
+
+  async create<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    body: unknown,
+    fieldManager: string,
+  ): Promise<T> {
+    return this.request<T>('POST', resourcePath(type, namespace), { body, query: { fieldManager } });
+  }
+
+  /**
+   * Server-side apply of `body` (which must carry apiVersion, kind, metadata.name and, if namespaced,
+   * metadata.namespace) under `fieldManager`. With `force`, conflicting fields owned by other managers
+   * are taken over, as a controller must to undo drift.
+   */
+  async apply<T>(type: ResourceType, body: ObjectWithMeta, fieldManager: string, force = true): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(type, body.metadata.namespace, body.metadata.name), {
+      verb: 'apply',
+      body,
+      contentType: applyPatch,
+      query: { fieldManager, force: force ? true : undefined },
+    });
+  }
+
+  /** Server-side apply to the status subresource. */
+  async applyStatus<T>(type: ResourceType, body: ObjectWithMeta, fieldManager: string): Promise<T> {
+    return this.request<T>(
+      'PATCH',
+      resourcePath(type, body.metadata.namespace, body.metadata.name, 'status'),
+      {
+        verb: 'apply',
+        body,
+        contentType: applyPatch,
+        query: { fieldManager, force: true },
+      },
+    );
+  }
+
+  /** JSON merge patch (RFC 7386). */
+  async mergePatch<T>(type: ResourceType, key: ObjectKey, patch: unknown, fieldManager: string): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(type, key.namespace, key.name), {
+      body: patch,
+      contentType: mergePatch,
+      query: { fieldManager },
+    });
+  }
+
+  async replace<T>(type: ResourceType, body: ObjectWithMeta, fieldManager: string): Promise<T> {
+    return this.request<T>('PUT', resourcePath(type, body.metadata.namespace, body.metadata.name), {
+      body,
+      query: { fieldManager },
+    });
+  }
+
+  async delete(
+    type: ResourceType,
+    key: ObjectKey,
+    options: { propagationPolicy?: string } = {},
+  ): Promise<void> {
+    await this.request('DELETE', resourcePath(type, key.namespace, key.name), {
+      body: options.propagationPolicy ? { propagationPolicy: options.propagationPolicy } : undefined,
+    });
+  }
+
+  // ---- watch --------------------------------------------------------------------------------------
+
+  /**
+   * Watches from `resourceVersion` with bookmarks, calling `onEvent` for every event in order.
+   * Resolves when the server ends the stream (timeoutSeconds elapsed: resume from the last seen
+   * resourceVersion); rejects with an ApiError when it fails (410 Gone means: relist).
+   * An ERROR event is turned into a rejection too.
+   */
+  async watch<T>(
+    type: ResourceType,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent<T>) => void,
+  ): Promise<void> {
+    const path = resourcePath(type, options.namespace);
+    const query = {
+      watch: 1,
+      allowWatchBookmarks: true,
+      resourceVersion: options.resourceVersion,
+      timeoutSeconds: options.timeoutSeconds ?? 300,
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+    };
+    const started = performance.now();
+    const record = (status: number) =>
+      this.#options.onResponse?.({
+        method: 'GET',
+        verb: 'watch',
+        path,
+        status,
+        durationSeconds: (performance.now() - started) / 1000,
+      });
+    // No idle timeout of our own beyond the server's: a quiet watch is normal. A watchdog above
+    // the server timeout catches a connection that died without a FIN.
+    const watchdog = AbortSignal.timeout(((options.timeoutSeconds ?? 300) + 30) * 1000);
+    const signal = options.signal ? AbortSignal.any([options.signal, watchdog]) : watchdog;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#send('GET', path, { query, signal }, 0);
+    } catch (err) {
+      record(0);
+      throw this.#networkError('GET', path, err);
+    }
+    record(res.statusCode);
+    if (res.statusCode !== 200) throw await this.#errorFrom('GET', path, res);
+    let buffered = '';
+    try {
+      for await (const chunk of res.body) {
+        buffered += chunk.toString();
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          newline = buffered.indexOf('\n');
+          if (line.trim() === '') continue;
+          const event = JSON.parse(line) as WatchEvent<T>;
+          if (event.type === 'ERROR') {
+            const status = event.object as StatusBody;
+            throw new ApiError({ status: status.code ?? 500, method: 'GET', path, body: status });
+          }
+          onEvent(event);
+        }
+      }
+    } catch (err) {
+      res.body.destroy();
+      if (err instanceof ApiError) throw err;
+      if (options.signal?.aborted) return;
+      throw this.#networkError('GET', path, err);
+    }
+  }
+
+  // ---- the request core ---------------------------------------------------------------------------
+
+  /** One API call, with the retries the server asks for; throws ApiError on failure. */
+  async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+    const verb = options.verb ?? defaultVerb(method);
+    let refreshedAuth = false;
+    for (let attempt = 0; ; attempt++) {
+      if (this.#limiter) await this.#limiter.take(options.signal);
+      const started = performance.now();
+      let res: Dispatcher.ResponseData;
+      const signal = options.signal
+        ? AbortSignal.any([options.signal, AbortSignal.timeout(this.#options.timeoutMs ?? 60_000)])
+        : AbortSignal.timeout(this.#options.timeoutMs ?? 60_000);
+      try {
+        res = await this.#send(method, path, { ...options, signal }, attempt, refreshedAuth);
+      } catch (err) {
+        this.#record(method, verb, path, 0, started);
+        throw this.#networkError(method, path, err);
+      }
+      this.#record(method, verb, path, res.statusCode, started);
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        const text = await res.body.text();
+        return (text ? JSON.parse(text) : undefined) as T;
+      }
+      const error = await this.#errorFrom(method, path, res);
+      if (res.statusCode === 401 && !refreshedAuth) {
+        refreshedAuth = true; // a rotated token: ask for the credential again, once
+        continue;
+      }
+      const wait = error.retryAfterSeconds;
+      const retryable = wait !== undefined && (res.statusCode === 429 || res.statusCode >= 500);
+      if (!retryable || attempt >= maxServerRetries) throw error;
+      const waitSeconds = Math.min(Math.max(wait, 1), maxRetryAfterSeconds);
+      this.#options.onRetry?.(
+        { method, verb, path, status: res.statusCode, durationSeconds: (performance.now() - started) / 1000 },
+        waitSeconds,
+      );
+      await sleep(waitSeconds * 1000, options.signal);
+    }
+  }
+
+  async #send(
+    method: HttpMethod,
+    path: string,
+    options: RequestOptions,
+    _attempt: number,
+    refreshAuth = false,
+  ): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.#options.userAgent ?? 'elasticweb-operator',
+    };
+    const authorization = await this.config.authorization(refreshAuth);
+    if (authorization) headers.authorization = authorization;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] = options.contentType ?? 'application/json';
+    }
+    return request(`${this.#origin}${this.#basePath}${path}${queryString(options.query)}`, {
+      method,
+      headers,
+      body,
+      dispatcher: this.#agent,
+      signal: options.signal,
+      headersTimeout: 0, // bounded by the signal instead
+      bodyTimeout: 0,
+    });
+  }
+
+  #record(method: HttpMethod, verb: string, path: string, status: number, started: number): void {
+    this.#options.onResponse?.({
+      method,
+      verb,
+      path,
+      status,
+      durationSeconds: (performance.now() - started) / 1000,
+    });
+  }
+
+  async #errorFrom(method: string, path: string, res: Dispatcher.ResponseData): Promise<ApiError> {
+    const text = await res.body.text().catch(() => '');
+    let body: StatusBody | undefined;
+    try {
+      body = JSON.parse(text) as StatusBody;
+    } catch {
+      body = { message: text.slice(0, 500) || `HTTP ${res.statusCode}` };
+    }
+    const retryAfter = res.headers['retry-after'];
+    const seconds = typeof retryAfter === 'string' ? Number.parseInt(retryAfter, 10) : Number.NaN;
+    return new ApiError({
+      status: res.statusCode,
+      method,
+      path,
+      body,
+      retryAfterSeconds: Number.isFinite(seconds) ? seconds : undefined,
+    });
+  }
+
+  #networkError(method: string, path: string, err: unknown): ApiError {
+    if (err instanceof ApiError) return err;
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return new ApiError({ status: 0, method, path, message, cause: err });
+  }
+
+  /** Closes every connection; in-flight requests fail. */
+  async close(): Promise<void> {
+    await this.#agent.destroy();
+  }
+}
+
+export interface ObjectWithMeta {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+function defaultVerb(method: HttpMethod): string {
+  switch (method) {
+    case 'GET':
+      return 'get';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return 'delete';
+  }
+}
+
+function queryString(query: RequestOptions['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== '') params.set(key, String(value));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}

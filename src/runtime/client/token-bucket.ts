@@ -1,0 +1,49 @@
+/**
+ * A token bucket: `rate` tokens a second, at most `burst` saved up. take() resolves when a token is
+ * free, in FIFO order. Used for the optional client-side request limit and the work queue's overall
+ * retry limit, as client-go's BucketRateLimiter.
+ */
+export class TokenBucket {
+  readonly rate: number;
+  readonly burst: number;
+  #tokens: number;
+  #last: number;
+  readonly #now: () => number;
+
+  constructor(rate: number, burst: number, now: () => number = () => performance.now()) {
+    this.rate = rate;
+    this.burst = Math.max(1, burst);
+    this.#tokens = this.burst;
+    this.#now = now;
+    this.#last = now();
+  }
+
+  /**
+   * Reserves one token and returns how long (ms) the caller must wait before using it. Reservations
+   * may drive the balance negative, which is what makes later callers wait longer (fair, FIFO).
+   */
+  reserve(): number {
+    const now = this.#now();
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.rate);
+    this.#last = now;
+    this.#tokens -= 1;
+    return this.#tokens >= 0 ? 0 : (-this.#tokens / this.rate) * 1000;
+  }
+
+  /** Waits for a token. */
+  async take(signal?: AbortSignal): Promise<void> {
+    const wait = this.reserve();
+    if (wait <= 0) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, wait);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+}

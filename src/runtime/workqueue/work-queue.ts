@@ -1,0 +1,218 @@
+/**
+ * The controller's work queue, with client-go's guarantees:
+ *  - a key waits in the queue at most once, however often it is added (adds coalesce);
+ *  - a key being processed is never handed to a second worker; if it is added meanwhile, it is
+ *    queued again when the first worker calls done(), so the newest state is always reconciled;
+ *  - addAfter() delays a key (requeue-after); a key already waiting keeps the earlier time;
+ *  - addRateLimited() delays a failed key by its rate limiter (per-key exponential backoff).
+ *
+ * FIFO order; get() waits for a key; shutDown() wakes every waiting worker with `undefined`.
+ */
+import { MinHeap } from './min-heap.ts';
+import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiters.ts';
+
+/** What the queue reports, for the workqueue_* metrics. */
+export interface QueueObserver {
+  depth?(depth: number): void;
+  add?(): void;
+  /** Seconds a key waited in the queue before a worker took it. */
+  queueLatency?(seconds: number): void;
+  /** Seconds a worker spent on a key. */
+  workDuration?(seconds: number): void;
+  /** A key was added with a delay (rate-limited retry or requeue-after). */
+  retry?(): void;
+}
+
+export interface WorkQueueOptions {
+  rateLimiter?: RateLimiter;
+  observer?: QueueObserver;
+  now?: () => number;
+}
+
+export class WorkQueue {
+  readonly #rateLimiter: RateLimiter;
+  readonly #observer: QueueObserver;
+  readonly #now: () => number;
+
+  /** Keys ready for a worker, in order; `#head` avoids O(n) shifts. */
+  #queue: string[] = [];
+  #head = 0;
+  /** Keys that need processing: queued, or re-added while being processed. */
+  readonly #dirty = new Set<string>();
+  readonly #processing = new Map<string, number>();
+  readonly #addedAt = new Map<string, number>();
+  readonly #waiters: ((key: string | undefined) => void)[] = [];
+
+  /** Delayed keys: the earliest time each is due, and a heap of (due, key) with lazy deletion. */
+  readonly #waitingUntil = new Map<string, number>();
+  readonly #delayed = new MinHeap<{ due: number; key: string }>((a, b) => a.due - b.due);
+  #timer: NodeJS.Timeout | undefined;
+  #timerDue = Number.POSITIVE_INFINITY;
+
+  #shuttingDown = false;
+  #drained: (() => void) | undefined;
+
+  constructor(options: WorkQueueOptions = {}) {
+    this.#rateLimiter = options.rateLimiter ?? defaultControllerRateLimiter();
+    this.#observer = options.observer ?? {};
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Keys ready now (not counting delayed ones or those being processed). */
+  get length(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  get processing(): number {
+    return this.#processing.size;
+  }
+
+  get delayed(): number {
+    return this.#waitingUntil.size;
+  }
+
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  add(key: string): void {
+    if (this.#shuttingDown) return;
+    this.#observer.add?.();
+    if (this.#dirty.has(key)) return;
+    this.#dirty.add(key);
+    this.#addedAt.set(key, this.#now());
+    if (this.#processing.has(key)) return; // queued again by done()
+    this.#push(key);
+  }
+
+  /** Adds `key` after `delayMs`; if it is already waiting, the earlier time wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.#shuttingDown) return;
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
+    this.#observer.retry?.();
+    const due = this.#now() + delayMs;
+    const current = this.#waitingUntil.get(key);
+    if (current !== undefined && current <= due) return;
+    this.#waitingUntil.set(key, due);
+    this.#delayed.push({ due, key });
+    this.#schedule();
+  }
+
+  /** Adds `key` after its rate limiter's delay: the retry of a failure. */
+  addRateLimited(key: string): void {
+    this.addAfter(key, this.#rateLimiter.when(key));
+  }
+
+  /** Clears the failure history of `key` (it succeeded). */
+  forget(key: string): void {
+    this.#rateLimiter.forget(key);
+  }
+
+  numRequeues(key: string): number {
+    return this.#rateLimiter.numRequeues(key);
+  }
+
+  /**
+   * The next key to process, waiting if there is none; `undefined` once the queue shuts down
+   * (keys still queued then are not handed out: a stopping controller takes no new work).
+   */
+  get(): Promise<string | undefined> {
+    if (this.#shuttingDown) return Promise.resolve(undefined);
+    if (this.length > 0) return Promise.resolve(this.#take());
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Marks `key` finished; if it was added meanwhile, it is queued again. */
+  done(key: string): void {
+    const started = this.#processing.get(key);
+    if (started === undefined) return;
+    this.#processing.delete(key);
+    this.#observer.workDuration?.((this.#now() - started) / 1000);
+    if (this.#dirty.has(key)) this.#push(key);
+    if (this.#processing.size === 0) this.#drained?.();
+  }
+
+  /** Seconds of work in progress, and the longest-running key's seconds, for the metrics. */
+  inFlight(): { unfinishedSeconds: number; longestSeconds: number } {
+    const now = this.#now();
+    let total = 0;
+    let longest = 0;
+    for (const started of this.#processing.values()) {
+      const s = (now - started) / 1000;
+      total += s;
+      longest = Math.max(longest, s);
+    }
+    return { unfinishedSeconds: total, longestSeconds: longest };
+  }
+
+  /** Stops handing out keys: waiting workers get `undefined`; delayed keys are dropped. */
+  shutDown(): void {
+    this.#shuttingDown = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const resolve of this.#waiters.splice(0)) resolve(undefined);
+  }
+
+  /** shutDown(), then resolves once every key being processed is done. */
+  shutDownWithDrain(): Promise<void> {
+    this.shutDown();
+    if (this.#processing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#drained = resolve;
+    });
+  }
+
+  #push(key: string): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      this.#queue.push(key);
+      waiter(this.#take());
+      return;
+    }
+    this.#queue.push(key);
+    this.#observer.depth?.(this.length);
+  }
+
+  #take(): string {
+    const key = this.#queue[this.#head++] as string;
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#dirty.delete(key);
+    const now = this.#now();
+    this.#processing.set(key, now);
+    const added = this.#addedAt.get(key);
+    this.#addedAt.delete(key);
+    if (added !== undefined) this.#observer.queueLatency?.((now - added) / 1000);
+    this.#observer.depth?.(this.length);
+    return key;
+  }
+
+  /** Arms one timer for the earliest delayed key. */
+  #schedule(): void {
+    const next = this.#delayed.peek();
+    if (!next || this.#shuttingDown) return;
+    if (this.#timer && next.due >= this.#timerDue) return;
+    clearTimeout(this.#timer);
+    this.#timerDue = next.due;
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, next.due - this.#now()));
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerDue = Number.POSITIVE_INFINITY;
+    const now = this.#now();
+    for (let next = this.#delayed.peek(); next && next.due <= now; next = this.#delayed.peek()) {
+      this.#delayed.pop();
+      // Skip stale heap entries: the key was re-scheduled earlier, or already released.
+      if (this.#waitingUntil.get(next.key) !== next.due) continue;
+      this.#waitingUntil.delete(next.key);
+      this.add(next.key);
+    }
+    this.#schedule();
+  }
+}
