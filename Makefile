@@ -1,13 +1,18 @@
-# ElasticWeb operator. Each target installs what it needs first (npm packages, the local control plane).
-# Run `make help` for the list.
+# ElasticWeb operator: kubebuilder's make verbs. Each target installs what it needs first
+# (npm packages, the local control plane). `make help` lists them.
 
 .DEFAULT_GOAL := help
 SHELL := /usr/bin/env bash
 
+# Image to build, push and deploy.
+IMG ?= controller:latest
+# Container tool for docker-build and docker-push (docker or podman).
+CONTAINER_TOOL ?= docker
+
 ##@ Setup
 
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --loglevel=error
 
 .PHONY: deps
 deps: node_modules/.package-lock.json ## Install the npm packages (Node 24 comes as one of them).
@@ -18,18 +23,58 @@ cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kube-s
 
 ##@ Development
 
+.PHONY: manifests
+manifests: deps ## Generate the CRD and RBAC YAML from src/ (src/api/v1, src/rbac.ts).
+	npm run manifests
+
 .PHONY: fmt
-fmt: deps ## Format and fix the code.
+fmt: deps ## Format and fix the code (biome).
 	npm run fmt
 
 .PHONY: lint
-lint: deps ## Type-check and lint.
+lint: deps ## Type-check (tsc) and lint (biome).
 	npm run typecheck
 	npm run lint
 
 .PHONY: test
-test: deps cluster-binaries ## Run every test (unit, and end-to-end on local clusters).
+test: deps cluster-binaries ## Run every test: unit, end-to-end and faults, on local clusters.
 	npm test
+
+##@ Build
+
+.PHONY: build
+build: deps ## Type-check the operator (Node 24 runs the TypeScript directly; there is nothing to emit).
+	npm run typecheck
+
+.PHONY: run
+run: deps ## Run the operator against the current kubeconfig (or a local cluster), with the sample.
+	npm run demo
+
+.PHONY: docker-build
+docker-build: ## Build the operator image IMG.
+	$(CONTAINER_TOOL) build -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the operator image IMG.
+	$(CONTAINER_TOOL) push $(IMG)
+
+##@ Deployment (uses the current kubeconfig)
+
+.PHONY: install
+install: deps ## Install the CRD into the cluster.
+	kubectl apply --server-side -k config/crd
+
+.PHONY: uninstall
+uninstall: ## Remove the CRD (and with it every ElasticWeb and what it owns).
+	kubectl delete -k config/crd --ignore-not-found
+
+.PHONY: deploy
+deploy: deps ## Deploy the operator with image IMG: namespace, CRD, RBAC, manager Deployment.
+	npm run -s deploy -- $(IMG)
+
+.PHONY: undeploy
+undeploy: ## Remove everything deploy installed.
+	kubectl delete -k config/default --ignore-not-found --wait
 
 ##@ Local cluster
 

@@ -554,6 +554,7 @@ export interface AuditEvent {
   verb: string;
   requestURI: string;
   user: { username: string; groups?: string[] };
+  userAgent?: string;
   objectRef?: {
     resource?: string;
     namespace?: string;

@@ -1,18 +1,9 @@
 /**
- * The CustomResourceDefinition of ElasticWeb, built from the schemas in elasticweb-types.ts.
+ * The CustomResourceDefinition of ElasticWeb, built from the schemas in schema.ts.
  * `npm run manifests` writes it to config/crd/bases/; a test fails when the committed YAML differs.
  */
-import {
-  apiVersion,
-  ElasticWebSpecSchema,
-  ElasticWebStatusSchema,
-  group,
-  kind,
-  plural,
-  shortNames,
-  singular,
-  version,
-} from './elasticweb-types.ts';
+import { apiVersion, group, kind, plural, shortNames, singular, version } from './elasticweb.ts';
+import { ElasticWebSpecSchema, ElasticWebStatusSchema } from './schema.ts';
 
 /** TypeBox marks schemas with symbol keys; a JSON round trip leaves the plain OpenAPI schema. */
 function plain<T>(schema: T): T {

@@ -4,7 +4,7 @@
  * every field desired.ts sets; everything else (managedFields, annotations, pod spec defaults,
  * conditions) is dropped to keep memory small with thousands of objects.
  */
-import type { ElasticWeb } from '../../api/v1/elasticweb-types.ts';
+import type { ElasticWeb } from '../../api/v1/elasticweb.ts';
 import type { KubeObject } from '../../runtime/cache/informer.ts';
 
 type Meta = KubeObject['metadata'] & { generation?: number };

@@ -2,7 +2,7 @@
  * What an ElasticWeb asks for, as pure functions: the replica count, and the Deployment and Service
  * the operator applies (server-side apply configurations: only the fields the operator owns).
  */
-import { apiVersion, defaults, type ElasticWeb, kind } from '../../api/v1/elasticweb-types.ts';
+import { apiVersion, defaults, type ElasticWeb, kind } from '../../api/v1/elasticweb.ts';
 
 /** The field manager of every write the operator makes. */
 export const fieldManager = 'elasticweb-operator';

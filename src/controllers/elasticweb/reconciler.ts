@@ -7,7 +7,7 @@
  * it should be makes no write call. Every apply carries the uid of the object it was computed from as a
  * precondition, so a Deployment deleted and re-created by someone else meanwhile is never overwritten.
  */
-import { apiVersion, type ElasticWeb, type ElasticWebStatus, kind } from '../../api/v1/elasticweb-types.ts';
+import { apiVersion, type ElasticWeb, type ElasticWebStatus, kind } from '../../api/v1/elasticweb.ts';
 import type { Informer, KubeObject } from '../../runtime/cache/informer.ts';
 import { ApiError, isApiError } from '../../runtime/client/errors.ts';
 import type { KubeClient } from '../../runtime/client/kube-client.ts';

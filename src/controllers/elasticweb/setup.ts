@@ -3,7 +3,10 @@
  * For(ElasticWeb).Owns(Deployment).Owns(Service), with caches of only the objects the operator
  * labelled as its own, so it never holds every Deployment and Service of the cluster.
  */
-import { apiVersion, type ElasticWeb, kind } from '../../api/v1/elasticweb-types.ts';
+
+import { Gauge } from 'prom-client';
+import { apiVersion, type ElasticWeb, kind } from '../../api/v1/elasticweb.ts';
+import type { Informer } from '../../runtime/cache/informer.ts';
 import { apps, core } from '../../runtime/client/resource-type.ts';
 import { Controller } from '../../runtime/controller/controller.ts';
 import type { Manager } from '../../runtime/manager/manager.ts';
@@ -59,5 +62,37 @@ export function setupElasticWebController(
   caches.deployments.addHandler(controller.ownedBy(apiVersion, kind));
   caches.services.addHandler(controller.ownedBy(apiVersion, kind));
   manager.add(controller);
+  registerQpsGauges(manager, caches.elasticWebs);
   return { controller, caches };
+}
+
+/**
+ * elasticweb_desired_qps and elasticweb_real_qps per ElasticWeb, read from the cache when scraped
+ * (so a deleted ElasticWeb's series disappears with it).
+ */
+function registerQpsGauges(manager: Manager, elasticWebs: Informer<ElasticWeb>): void {
+  const each = (gauge: Gauge<'namespace' | 'name'>, value: (ew: ElasticWeb) => number) => {
+    gauge.reset();
+    for (const ew of elasticWebs.list()) {
+      gauge.set({ namespace: ew.metadata.namespace, name: ew.metadata.name }, value(ew));
+    }
+  };
+  new Gauge({
+    name: 'elasticweb_desired_qps',
+    help: 'QPS each ElasticWeb asks for (spec.totalQPS).',
+    labelNames: ['namespace', 'name'] as const,
+    registers: [manager.metrics.registry],
+    collect() {
+      each(this, (ew) => ew.spec.totalQPS ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'elasticweb_real_qps',
+    help: 'QPS each ElasticWeb really serves now (status.realQPS: Ready pods x singlePodsQPS).',
+    labelNames: ['namespace', 'name'] as const,
+    registers: [manager.metrics.registry],
+    collect() {
+      each(this, (ew) => ew.status?.realQPS ?? 0);
+    },
+  });
 }

@@ -4,7 +4,7 @@
  * conditions as Kubernetes API conventions define them (CamelCase reasons; lastTransitionTime changes
  * only when a condition's status changes).
  */
-import type { Condition, ElasticWeb, ElasticWebStatus } from '../../api/v1/elasticweb-types.ts';
+import type { Condition, ElasticWeb, ElasticWebStatus } from '../../api/v1/elasticweb.ts';
 import type { ReplicaPlan } from './desired.ts';
 
 export interface ObservedDeployment {

@@ -1,7 +1,7 @@
 /**
- * The one client for the API server: JSON over a shared, kept-alive connection pool (HTTP/2 when the
- * server offers it, as client-go does), with server-side apply, the status subresource, paginated lists
- * and streaming watches.
+ * The one client for the API server: JSON over a shared pool of kept-alive HTTPS connections (node's
+ * own https module: no extra library to load), with server-side apply, the status subresource,
+ * paginated lists and streaming watches.
  *
  * Objects are plain parsed JSON, never run through generated model classes: nothing is dropped
  * silently, and nothing is serialised twice.
@@ -10,7 +10,8 @@
  * and one retry after a 401 with a fresh credential. Every other failure is an ApiError for the caller
  * (usually the controller, which retries with per-key backoff).
  */
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ApiError, type StatusBody } from './errors.ts';
 import { type ObjectKey, type ResourceType, resourcePath } from './resource-type.ts';
 import type { RestConfig } from './rest-config.ts';
@@ -40,8 +41,8 @@ export interface KubeClientOptions {
   onRetry?: (record: RequestRecord, waitSeconds: number) => void;
   /** Per-request timeout for everything but watches (default 60 s). */
   timeoutMs?: number;
-  /** Offer HTTP/2 (default true). */
-  http2?: boolean;
+  /** Connections kept per server (default 32); each open watch holds one. */
+  maxSockets?: number;
 }
 
 export interface RequestOptions {
@@ -91,26 +92,29 @@ const mergePatch = 'application/merge-patch+json';
 
 export class KubeClient {
   readonly config: RestConfig;
-  readonly #agent: Dispatcher;
+  readonly #agent: HttpAgent;
   readonly #options: KubeClientOptions;
   readonly #limiter: TokenBucket | undefined;
-  readonly #origin: string;
+  readonly #url: URL;
   readonly #basePath: string;
+  readonly #request: typeof httpsRequest;
 
   constructor(config: RestConfig, options: KubeClientOptions = {}) {
     this.config = config;
     this.#options = options;
-    const url = new URL(config.server);
-    this.#origin = url.origin;
-    this.#basePath = url.pathname.replace(/\/+$/, '');
-    this.#agent = new Agent({
-      connect: { ...config.tls },
-      allowH2: options.http2 ?? true,
-      keepAliveTimeout: 60_000,
-      // Watches on HTTP/1.1 each hold a connection; the rest share the others.
-      connections: 64,
-      pipelining: 1,
-    });
+    this.#url = new URL(config.server);
+    this.#basePath = this.#url.pathname.replace(/\/+$/, '');
+    const pool = {
+      keepAlive: true,
+      // TCP keep-alive probes find connections that died without a FIN (a restarted API server).
+      keepAliveMsecs: 30_000,
+      maxSockets: options.maxSockets ?? 32,
+      maxFreeSockets: 16,
+      scheduling: 'lifo' as const,
+    };
+    const https = this.#url.protocol === 'https:';
+    this.#agent = https ? new HttpsAgent({ ...pool, ...config.tls }) : new HttpAgent(pool);
+    this.#request = https ? httpsRequest : httpRequest;
     this.#limiter =
       options.qps && options.qps > 0 ? new TokenBucket(options.qps, options.burst ?? options.qps) : undefined;
   }
@@ -260,19 +264,22 @@ export class KubeClient {
     // the server timeout catches a connection that died without a FIN.
     const watchdog = AbortSignal.timeout(((options.timeoutSeconds ?? 300) + 30) * 1000);
     const signal = options.signal ? AbortSignal.any([options.signal, watchdog]) : watchdog;
-    let res: Dispatcher.ResponseData;
+    let res: IncomingMessage;
     try {
-      res = await this.#send('GET', path, { query, signal }, 0);
+      res = await this.#send('GET', path, { query, signal });
     } catch (err) {
       record(0);
+      if (options.signal?.aborted) return;
       throw this.#networkError('GET', path, err);
     }
-    record(res.statusCode);
-    if (res.statusCode !== 200) throw await this.#errorFrom('GET', path, res);
+    const status = res.statusCode ?? 0;
+    record(status);
+    if (status !== 200) throw errorFrom('GET', path, status, await readBody(res), res.headers['retry-after']);
     let buffered = '';
+    res.setEncoding('utf8');
     try {
-      for await (const chunk of res.body) {
-        buffered += chunk.toString();
+      for await (const chunk of res as AsyncIterable<string>) {
+        buffered += chunk;
         let newline = buffered.indexOf('\n');
         while (newline >= 0) {
           const line = buffered.slice(0, newline);
@@ -288,7 +295,7 @@ export class KubeClient {
         }
       }
     } catch (err) {
-      res.body.destroy();
+      res.destroy();
       if (err instanceof ApiError) throw err;
       if (options.signal?.aborted) return;
       throw this.#networkError('GET', path, err);
@@ -304,45 +311,46 @@ export class KubeClient {
     for (let attempt = 0; ; attempt++) {
       if (this.#limiter) await this.#limiter.take(options.signal);
       const started = performance.now();
-      let res: Dispatcher.ResponseData;
       const signal = options.signal
         ? AbortSignal.any([options.signal, AbortSignal.timeout(this.#options.timeoutMs ?? 60_000)])
         : AbortSignal.timeout(this.#options.timeoutMs ?? 60_000);
+      let status: number;
+      let text: string;
+      let res: IncomingMessage;
       try {
-        res = await this.#send(method, path, { ...options, signal }, attempt, refreshedAuth);
+        res = await this.#send(method, path, { ...options, signal }, refreshedAuth);
+        status = res.statusCode ?? 0;
+        text = await readBody(res);
       } catch (err) {
         this.#record(method, verb, path, 0, started);
         throw this.#networkError(method, path, err);
       }
-      this.#record(method, verb, path, res.statusCode, started);
-      if (res.statusCode >= 200 && res.statusCode < 300) {
-        const text = await res.body.text();
-        return (text ? JSON.parse(text) : undefined) as T;
-      }
-      const error = await this.#errorFrom(method, path, res);
-      if (res.statusCode === 401 && !refreshedAuth) {
+      this.#record(method, verb, path, status, started);
+      if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
+      const error = errorFrom(method, path, status, text, res.headers['retry-after']);
+      if (status === 401 && !refreshedAuth) {
         refreshedAuth = true; // a rotated token: ask for the credential again, once
         continue;
       }
       const wait = error.retryAfterSeconds;
-      const retryable = wait !== undefined && (res.statusCode === 429 || res.statusCode >= 500);
+      const retryable = wait !== undefined && (status === 429 || status >= 500);
       if (!retryable || attempt >= maxServerRetries) throw error;
       const waitSeconds = Math.min(Math.max(wait, 1), maxRetryAfterSeconds);
       this.#options.onRetry?.(
-        { method, verb, path, status: res.statusCode, durationSeconds: (performance.now() - started) / 1000 },
+        { method, verb, path, status, durationSeconds: (performance.now() - started) / 1000 },
         waitSeconds,
       );
       await sleep(waitSeconds * 1000, options.signal);
     }
   }
 
+  /** Sends one request; resolves with the response once its headers arrive. */
   async #send(
     method: HttpMethod,
     path: string,
     options: RequestOptions,
-    _attempt: number,
     refreshAuth = false,
-  ): Promise<Dispatcher.ResponseData> {
+  ): Promise<IncomingMessage> {
     const headers: Record<string, string> = {
       accept: 'application/json',
       'user-agent': this.#options.userAgent ?? 'elasticweb-operator',
@@ -353,15 +361,22 @@ export class KubeClient {
     if (options.body !== undefined) {
       body = JSON.stringify(options.body);
       headers['content-type'] = options.contentType ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
     }
-    return request(`${this.#origin}${this.#basePath}${path}${queryString(options.query)}`, {
-      method,
-      headers,
-      body,
-      dispatcher: this.#agent,
-      signal: options.signal,
-      headersTimeout: 0, // bounded by the signal instead
-      bodyTimeout: 0,
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = this.#request({
+        protocol: this.#url.protocol,
+        hostname: this.#url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: this.#url.port || undefined,
+        path: `${this.#basePath}${path}${queryString(options.query)}`,
+        method,
+        headers,
+        agent: this.#agent,
+        signal: options.signal,
+      });
+      req.once('response', resolve);
+      req.once('error', reject);
+      req.end(body);
     });
   }
 
@@ -375,25 +390,6 @@ export class KubeClient {
     });
   }
 
-  async #errorFrom(method: string, path: string, res: Dispatcher.ResponseData): Promise<ApiError> {
-    const text = await res.body.text().catch(() => '');
-    let body: StatusBody | undefined;
-    try {
-      body = JSON.parse(text) as StatusBody;
-    } catch {
-      body = { message: text.slice(0, 500) || `HTTP ${res.statusCode}` };
-    }
-    const retryAfter = res.headers['retry-after'];
-    const seconds = typeof retryAfter === 'string' ? Number.parseInt(retryAfter, 10) : Number.NaN;
-    return new ApiError({
-      status: res.statusCode,
-      method,
-      path,
-      body,
-      retryAfterSeconds: Number.isFinite(seconds) ? seconds : undefined,
-    });
-  }
-
   #networkError(method: string, path: string, err: unknown): ApiError {
     if (err instanceof ApiError) return err;
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -402,7 +398,7 @@ export class KubeClient {
 
   /** Closes every connection; in-flight requests fail. */
   async close(): Promise<void> {
-    await this.#agent.destroy();
+    this.#agent.destroy();
   }
 }
 
@@ -411,6 +407,35 @@ export interface ObjectWithMeta {
   kind: string;
   metadata: { name: string; namespace?: string; [key: string]: unknown };
   [key: string]: unknown;
+}
+
+async function readBody(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function errorFrom(
+  method: string,
+  path: string,
+  status: number,
+  text: string,
+  retryAfter: string | undefined,
+): ApiError {
+  let body: StatusBody;
+  try {
+    body = JSON.parse(text) as StatusBody;
+  } catch {
+    body = { message: text.slice(0, 500) || `HTTP ${status}` };
+  }
+  const seconds = retryAfter === undefined ? Number.NaN : Number.parseInt(retryAfter, 10);
+  return new ApiError({
+    status,
+    method,
+    path,
+    body,
+    retryAfterSeconds: Number.isFinite(seconds) ? seconds : undefined,
+  });
 }
 
 function defaultVerb(method: HttpMethod): string {

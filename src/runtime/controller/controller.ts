@@ -171,27 +171,34 @@ export class Controller {
     this.#active++;
     this.#metrics.activeWorkers.set(labels, this.#active);
     const started = performance.now();
+    const startedAt = Date.now();
+    let outcome = 'success';
     try {
       const result = await this.#reconciler.reconcile(request, { log, signal });
       if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
         this.queue.forget(key);
         this.queue.addAfter(key, result.requeueAfterMs);
-        this.#metrics.reconcileTotal.inc({ ...labels, result: 'requeue_after' });
+        outcome = 'requeue_after';
       } else if (result?.requeue) {
         this.queue.addRateLimited(key);
-        this.#metrics.reconcileTotal.inc({ ...labels, result: 'requeue' });
+        outcome = 'requeue';
       } else {
         this.queue.forget(key);
-        this.#metrics.reconcileTotal.inc({ ...labels, result: 'success' });
       }
     } catch (err) {
+      outcome = 'error';
       this.queue.addRateLimited(key);
-      this.#metrics.reconcileTotal.inc({ ...labels, result: 'error' });
       this.#metrics.reconcileErrors.inc(labels);
       if (!isApiError(err)) this.#metrics.reconcilePanics.inc(labels);
       log.error({ err, retries: this.queue.numRequeues(key) }, 'reconciler error');
     } finally {
-      this.#metrics.reconcileTime.observe(labels, (performance.now() - started) / 1000);
+      const durationMs = performance.now() - started;
+      this.#metrics.reconcileTotal.inc({ ...labels, result: outcome });
+      this.#metrics.reconcileTime.observe(labels, durationMs / 1000);
+      log.debug(
+        { startedAt, durationMs: Math.round(durationMs * 1000) / 1000, result: outcome },
+        'reconciled',
+      );
       this.queue.done(key);
       this.#active--;
       this.#metrics.activeWorkers.set(labels, this.#active);

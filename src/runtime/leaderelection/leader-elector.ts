@@ -55,7 +55,12 @@ export class LeaderElector {
   #lastRenew = 0;
 
   constructor(options: LeaderElectionOptions) {
-    this.#o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+    this.#o = {
+      ...options,
+      leaseDurationMs: options.leaseDurationMs ?? 15_000,
+      renewDeadlineMs: options.renewDeadlineMs ?? 10_000,
+      retryPeriodMs: options.retryPeriodMs ?? 2_000,
+    };
   }
 
   get leading(): boolean {

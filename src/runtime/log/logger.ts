@@ -2,8 +2,8 @@
  * The one logger: pino, with ISO-8601 timestamps. JSON lines by default (for log collectors);
  * `text` prints one readable line per entry, as kubebuilder's development logger does.
  */
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
 import { ApiError } from '../client/errors.ts';
 
 export type Logger = pino.Logger;
@@ -34,7 +34,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     serializers: { err: serializeError },
   };
   if (options.format === 'text') {
-    // Synchronous, in-process pretty printing: no worker thread, nothing lost on exit.
+    // Synchronous, in-process pretty printing: no worker thread, nothing lost on exit. Loaded only
+    // for this format, so JSON logging does not pay for it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     const stream = pretty({
       colorize: false,
       translateTime: 'UTC:yyyy-mm-dd"T"HH:MM:ss.l"Z"',

@@ -1,0 +1,37 @@
+/**
+ * Every permission the operator's code needs, in one place, as kubebuilder's rbac markers declare
+ * them. `npm run manifests` writes config/rbac/role.yaml and leader_election_role.yaml from this list,
+ * and the end-to-end test of the deployed operator proves it is enough (the API server answers it no
+ * 403) and not more (each rule is one the code exercises). No wildcards, no secrets, no pod writes.
+ */
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** Cluster-wide: ElasticWebs and what they own live in any namespace. */
+export const clusterRules: PolicyRule[] = [
+  // Informer (list, watch) of ElasticWebs. No get/create/update/delete: the operator never does those.
+  { apiGroups: ['elasticweb.example.com'], resources: ['elasticwebs'], verbs: ['list', 'watch'] },
+  // Status written by server-side apply (PATCH on the status subresource).
+  { apiGroups: ['elasticweb.example.com'], resources: ['elasticwebs/status'], verbs: ['patch'] },
+  // Owner references with blockOwnerDeletion: true need this where the API server enforces it
+  // (the OwnerReferencesPermissionEnforcement admission plugin), as controller-runtime's do.
+  { apiGroups: ['elasticweb.example.com'], resources: ['elasticwebs/finalizers'], verbs: ['update'] },
+  // Informer (list, watch), a direct get when the cache misses, and server-side apply, which is a
+  // PATCH that needs create when the object does not exist yet.
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
+  { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
+  // Events on ElasticWebs: created, then patched to count repeats.
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+];
+
+/** In the operator's own namespace: the leader election Lease (read, first create, renew and release). */
+export const leaderElectionRules: PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
+
+/** The names kubebuilder gives these roles (before the kustomize name prefix). */
+export const roleNames = { cluster: 'manager-role', leaderElection: 'leader-election-role' } as const;

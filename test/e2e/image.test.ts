@@ -1,0 +1,136 @@
+/**
+ * The container image, as far as it can be checked without a Docker engine: the Dockerfile follows
+ * the conventions (multi-stage, production dependencies only, Node 24, UID 65532, the operator as
+ * entry point), every file it copies exists and passes .dockerignore, and the entry point starts
+ * from a copy of exactly what the image would hold: src/, package files and production dependencies.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+
+const root = new URL('../..', import.meta.url).pathname;
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+const run = promisify(execFile);
+
+const instructions = dockerfile
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
+
+describe('Dockerfile', () => {
+  test('is multi-stage on Node 24, installs production dependencies only, runs as 65532', () => {
+    const froms = instructions.filter((l) => l.startsWith('FROM '));
+    assert.equal(froms.length, 2);
+    assert.match(froms[0] ?? '', /^FROM node:24[^ ]* AS deps$/);
+    assert.match(froms[1] ?? '', /^FROM gcr\.io\/distroless\/nodejs24-debian\d+:nonroot$/);
+    assert.ok(instructions.some((l) => /^RUN npm ci .*--omit=dev/.test(l)));
+    assert.ok(instructions.includes('USER 65532:65532'));
+    assert.ok(
+      instructions.some((l) => l.startsWith('ENTRYPOINT') && l.includes('src/cmd/elasticweb-operator.ts')),
+    );
+  });
+
+  test('every file it copies exists and is not excluded by .dockerignore', () => {
+    const ignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').filter(Boolean);
+    assert.equal(ignore[0], '*', '.dockerignore starts from nothing and lists what goes in');
+    const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, ''));
+    const copies = instructions.filter((l) => l.startsWith('COPY ') && !l.includes('--from='));
+    assert.ok(copies.length >= 2);
+    for (const copy of copies) {
+      const sources = copy.split(/\s+/).slice(1, -1);
+      for (const source of sources) {
+        assert.ok(existsSync(join(root, source)), `${source} exists`);
+        assert.ok(allowed.includes(source.replace(/\/$/, '')), `${source} passes .dockerignore`);
+      }
+    }
+  });
+});
+
+describe('the entry point with production dependencies alone', () => {
+  let image: string;
+  before(async () => {
+    image = mkdtempSync(join(tmpdir(), 'elasticweb-image-'));
+    for (const path of ['package.json', 'package-lock.json', 'src']) {
+      cpSync(join(root, path), join(image, path), { recursive: true });
+    }
+    // What `npm ci --omit=dev` would install: npm lists the production dependency tree.
+    const { stdout } = await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root });
+    const dirs = stdout
+      .split('\n')
+      .filter((p) => p.includes('/node_modules/'))
+      .map((p) => relative(root, p));
+    assert.ok(dirs.length > 10, 'npm lists the production dependencies');
+    assert.ok(
+      !dirs.some((d) => /node_modules\/(typescript|@biomejs|fast-check|node)$/.test(d)),
+      'no dev tools',
+    );
+    for (const dir of dirs) cpSync(join(root, dir), join(image, dir), { recursive: true });
+  });
+  after(() => rmSync(image, { recursive: true, force: true }));
+
+  const start = (...args: string[]) =>
+    run(process.execPath, [join(image, 'src/cmd/elasticweb-operator.ts'), ...args], {
+      cwd: image,
+      env: { PATH: process.env.PATH, HOME: image },
+    }).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+    );
+
+  test('--help loads every module and lists the flags', async () => {
+    const { code, out } = await start('--help');
+    assert.equal(code, 0, out);
+    assert.match(out, /--metrics-bind-address/);
+    assert.match(out, /--leader-elect/);
+  });
+
+  test('without a cluster it says why and exits 1 (text logs load their formatter)', async () => {
+    const { code, out } = await start('--log-format=text', '--kubeconfig=/nonexistent/kubeconfig');
+    assert.equal(code, 1, out);
+    assert.match(out, /kubeconfig not found: \/nonexistent\/kubeconfig/);
+    assert.doesNotMatch(out, /ERR_MODULE_NOT_FOUND/);
+  });
+
+  test('a kubeconfig with an exec credential plugin loads @kubernetes/client-node', async () => {
+    const kubeconfig = join(image, 'exec.kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+        users: [
+          {
+            name: 'u',
+            user: {
+              exec: {
+                apiVersion: 'client.authentication.k8s.io/v1',
+                command: 'sh',
+                args: [
+                  '-c',
+                  'echo \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}\'',
+                ],
+                interactiveMode: 'Never',
+              },
+            },
+          },
+        ],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'x',
+      }),
+    );
+    const probe = join(image, 'probe.ts');
+    writeFileSync(
+      probe,
+      `import { loadRestConfig } from './src/runtime/client/rest-config.ts';
+const c = await loadRestConfig(${JSON.stringify(kubeconfig)});
+console.log(c.source, await c.authorization());`,
+    );
+    const r = await run(process.execPath, [probe], { cwd: image });
+    assert.match(r.stdout, /credential plugin\) Bearer t/);
+  });
+});
