@@ -47,6 +47,7 @@ async function main(): Promise<number> {
       namespace: flags.namespace,
       metricsBindAddress: flags.metricsBindAddress,
       healthProbeBindAddress: flags.healthProbeBindAddress,
+      watchTimeoutSeconds: flags.watchTimeoutSeconds,
       leaderElection: flags.leaderElect
         ? { namespace: leaseNamespace(flags), id: flags.leaderElectionId }
         : undefined,

@@ -14,6 +14,7 @@ export interface Flags {
   maxConcurrentReconciles: number;
   namespace: string | undefined;
   kubeconfig: string | undefined;
+  watchTimeoutSeconds: number | undefined;
   logLevel: LogLevel;
   logFormat: LogFormat;
   help: boolean;
@@ -85,6 +86,13 @@ export const flagSpecs: FlagSpec[] = [
     help: 'Path to a kubeconfig (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster ServiceAccount).',
   },
   {
+    name: 'watch-timeout',
+    env: 'WATCH_TIMEOUT',
+    type: 'string',
+    default: '',
+    help: 'Seconds each watch stays open before it is renewed from where it left off (default: random 300-600, as client-go). Lower it behind proxies that cut long requests.',
+  },
+  {
     name: 'log-level',
     env: 'LOG_LEVEL',
     type: 'string',
@@ -141,6 +149,14 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       `--max-concurrent-reconciles must be an integer from 1 to 1000, not "${get('max-concurrent-reconciles')}"`,
     );
   }
+  const watchTimeout = get('watch-timeout');
+  const watchTimeoutSeconds = watchTimeout === '' ? undefined : Number(watchTimeout);
+  if (
+    watchTimeoutSeconds !== undefined &&
+    (!Number.isInteger(watchTimeoutSeconds) || watchTimeoutSeconds < 1)
+  ) {
+    throw new Error(`--watch-timeout must be a whole number of seconds, at least 1, not "${watchTimeout}"`);
+  }
   const logLevel = get('log-level') as LogLevel;
   if (!levels.includes(logLevel)) throw new Error(`--log-level must be one of ${levels.join(', ')}`);
   const logFormat = get('log-format') as LogFormat;
@@ -154,6 +170,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
     maxConcurrentReconciles: max,
     namespace: get('namespace') || undefined,
     kubeconfig: get('kubeconfig') || undefined,
+    watchTimeoutSeconds,
     logLevel,
     logFormat,
     help: values.help === true,

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
+import { invalidBody, invalidSpecs, validSpec } from '../support/bad-specs.ts';
 import {
   createNamespace,
   deploymentPath,
@@ -473,59 +474,17 @@ describe('deletion', () => {
 
 describe('the API rejects bad input, naming the field', () => {
   const ns = 'validation';
-  const valid = { image: 'nginx:1.17.1', singlePodsQPS: 800, totalQPS: 2400 };
-  const cases: { what: string; spec?: Record<string, unknown>; name?: string; field: RegExp }[] = [
-    {
-      what: 'singlePodsQPS 0',
-      spec: { ...valid, singlePodsQPS: 0 },
-      field: /spec\.singlePodsQPS.*greater than or equal to 1/,
-    },
-    { what: 'negative singlePodsQPS', spec: { ...valid, singlePodsQPS: -800 }, field: /spec\.singlePodsQPS/ },
-    {
-      what: 'negative totalQPS',
-      spec: { ...valid, totalQPS: -1 },
-      field: /spec\.totalQPS.*greater than or equal to 0/,
-    },
-    { what: 'port 80', spec: { ...valid, port: 80 }, field: /spec\.port.*greater than or equal to 30000/ },
-    { what: 'port 40000', spec: { ...valid, port: 40000 }, field: /spec\.port.*less than or equal to 32767/ },
-    { what: 'empty image', spec: { ...valid, image: '' }, field: /spec\.image.*at least 1 chars/ },
-    { what: 'missing image', spec: { singlePodsQPS: 800 }, field: /spec\.image: Required value/ },
-    { what: 'missing singlePodsQPS', spec: { image: 'nginx' }, field: /spec\.singlePodsQPS: Required value/ },
-    {
-      what: 'a string for a number',
-      spec: { ...valid, singlePodsQPS: '800' },
-      field: /spec\.singlePodsQPS.*must be of type integer/,
-    },
-    { what: 'containerPort 0', spec: { ...valid, containerPort: 0 }, field: /spec\.containerPort/ },
-    { what: 'maxReplicas 0', spec: { ...valid, maxReplicas: 0 }, field: /spec\.maxReplicas/ },
-    {
-      what: 'a bad quantity',
-      spec: { ...valid, resources: { limits: { cpu: 'lots' } } },
-      field: /spec\.resources\.limits\.cpu/,
-    },
-    { what: 'no spec', spec: undefined, field: /spec: Required value/ },
-    {
-      what: 'a name that cannot name a Service',
-      spec: valid,
-      name: '1web',
-      field: /metadata\.name: must be a DNS-1035 label/,
-    },
-  ];
   before(() => createNamespace(admin, ns));
-  for (const c of cases) {
+  for (const c of invalidSpecs) {
     test(`${c.what} is rejected`, async () => {
-      const body = {
-        ...elasticWeb(ns, c.name ?? 'bad', c.spec ?? {}),
-        ...(c.spec ? {} : { spec: undefined }),
-      };
-      const res = await admin.request('POST', ewPath(ns), body);
+      const res = await admin.request('POST', ewPath(ns), invalidBody(ns, c));
       assert.equal(res.status, 422, res.body);
       assert.match(res.json<{ message: string }>().message, c.field);
     });
   }
 
   test('unknown fields are pruned, or refused under strict field validation', async () => {
-    const body = elasticWeb(ns, 'extra', { ...valid, replicas: 3 });
+    const body = elasticWeb(ns, 'extra', { ...validSpec, replicas: 3 });
     const strict = await admin.request('POST', `${ewPath(ns)}?fieldValidation=Strict`, body);
     assert.equal(strict.status, 400, strict.body);
     assert.match(strict.json<{ message: string }>().message, /unknown field "spec\.replicas"/);

@@ -34,12 +34,18 @@ export class OperatorProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static async start(kubeconfig: string, extraArgs: string[] = []): Promise<OperatorProcess> {
+  /** `nodeArgs` go to node itself (for example --inspect=127.0.0.1:0), before the entry point. */
+  static async start(
+    kubeconfig: string,
+    extraArgs: string[] = [],
+    nodeArgs: string[] = [],
+  ): Promise<OperatorProcess> {
     const metricsPort = await freePort();
     const healthPort = await freePort();
     const child = spawn(
       process.execPath,
       [
+        ...nodeArgs,
         entryPoint,
         `--kubeconfig=${kubeconfig}`,
         `--metrics-bind-address=127.0.0.1:${metricsPort}`,

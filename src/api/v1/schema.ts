@@ -11,7 +11,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defaults } from './elasticweb.ts';
 
-const int32 = (options: Record<string, unknown>) => Type.Integer({ format: 'int32', ...options });
+/** An int32 field: the bounds are spelled out, so a too-large number is refused with a message. */
+const int32 = (options: Record<string, unknown>) =>
+  Type.Integer({ format: 'int32', minimum: -2147483648, maximum: 2147483647, ...options });
 
 /** A Kubernetes resource quantity ("100m", "0.5", "512Mi"), as controller-gen describes resource.Quantity. */
 const quantity = Type.Unsafe<string | number>({

@@ -21,6 +21,8 @@ function mergeKey(path: string): ((item: Record<string, unknown>) => string) | u
 
 /** Maps that must be equal, not just contain ours: an extra selector key would change which pods are selected. */
 const exactMaps = new Set(['spec.selector', 'spec.selector.matchLabels']);
+/** Lists where an entry someone else added is drift too: a port the Service or our container should not have. */
+const exactLists = new Set(['spec.ports', 'spec.template.spec.containers[].ports']);
 
 function isQuantityPath(path: string): boolean {
   return /\.resources\.(requests|limits)\.[^.]+$/.test(path);
@@ -45,6 +47,7 @@ export function findDrift(desired: unknown, actual: unknown, path = ''): string 
       }
       return undefined;
     }
+    if (exactLists.has(path) && actual.length !== desired.length) return path;
     const byKey = new Map(actual.map((item) => [key(item as Record<string, unknown>), item]));
     for (const item of desired) {
       const match = byKey.get(key(item as Record<string, unknown>));
@@ -66,4 +69,57 @@ export function findDrift(desired: unknown, actual: unknown, path = ''): string 
     return undefined;
   }
   return desired === actual ? undefined : path;
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * A strategic merge patch deleting what others added where only ours belongs: extra keys in the
+ * Service selector (it would select fewer pods, or none) and extra ports on the Service or on our
+ * container (a port edited by hand becomes a new entry). Server-side apply cannot remove fields
+ * another manager owns, so the operator deletes them explicitly, in the same patch that sets its own
+ * entries (deleting alone could leave a Service with no port, and adding alone could clash with a
+ * stray entry's name). Undefined when nothing is stray.
+ */
+export function removalPatch(kind: 'Deployment' | 'Service', desired: Json, actual: Json): Json | undefined {
+  const spec = (o: Json) => (o.spec ?? {}) as Json;
+  if (kind === 'Service') {
+    const want = (spec(desired).selector ?? {}) as Json;
+    const extraKeys = Object.keys((spec(actual).selector ?? {}) as Json).filter((k) => !(k in want));
+    const ports = extraEntries(
+      spec(desired).ports,
+      spec(actual).ports,
+      (p) => `${p.port}/${p.protocol ?? 'TCP'}`,
+    );
+    if (extraKeys.length === 0 && ports.length === 0) return undefined;
+    return {
+      spec: {
+        selector: { ...want, ...Object.fromEntries(extraKeys.map((k) => [k, null])) },
+        ports: [
+          ...ports.map((p) => ({ port: p.port, $patch: 'delete' })),
+          ...((spec(desired).ports ?? []) as Json[]),
+        ],
+      },
+    };
+  }
+  const containers = (o: Json) =>
+    (((spec(o).template as Json | undefined)?.spec as Json | undefined)?.containers ?? []) as Json[];
+  const ours = containers(desired)[0] as Json;
+  const theirs = containers(actual).find((c) => c.name === ours.name);
+  const ports = extraEntries(ours.ports, theirs?.ports, (p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`);
+  if (ports.length === 0) return undefined;
+  const deletes = ports.map((p) => ({ containerPort: p.containerPort, $patch: 'delete' }));
+  return {
+    spec: {
+      template: {
+        spec: { containers: [{ name: ours.name, ports: [...deletes, ...((ours.ports ?? []) as Json[])] }] },
+      },
+    },
+  };
+}
+
+function extraEntries(desired: unknown, actual: unknown, key: (item: Json) => string): Json[] {
+  if (!Array.isArray(actual)) return [];
+  const wanted = new Set(((desired ?? []) as Json[]).map(key));
+  return (actual as Json[]).filter((item) => !wanted.has(key(item)));
 }

@@ -17,7 +17,7 @@ import type { EventRecorder } from '../../runtime/events/recorder.ts';
 import type { Logger } from '../../runtime/log/logger.ts';
 import type { CachedDeployment, CachedService } from './cached-objects.ts';
 import { desiredDeployment, desiredService, fieldManager, instanceLabel, replicaPlan } from './desired.ts';
-import { findDrift } from './drift.ts';
+import { findDrift, removalPatch } from './drift.ts';
 import { computeStatus, type Problem, sameJson } from './status.ts';
 
 export const elasticWebType: ResourceType = { apiVersion, kind, plural: 'elasticwebs', namespaced: true };
@@ -135,6 +135,17 @@ export class ElasticWebReconciler implements Reconciler {
       const drift = live ? findDrift({ metadata: desired.metadata, spec: desired.spec }, live) : 'absent';
       if (!drift) return { object: live };
 
+      if (live) {
+        const removal = removalPatch(type.kind as 'Deployment' | 'Service', desired, live as never);
+        if (removal) {
+          await this.#client.strategicMergePatch(
+            type,
+            desired.metadata,
+            withUid(removal, live.metadata.uid),
+            fieldManager,
+          );
+        }
+      }
       const body = live ? withUid(desired, live.metadata.uid) : desired;
       const applied = await this.#client.apply<T>(type, body as never, fieldManager, true);
       this.#announceWrite(ew, type, live, applied, drift);
@@ -231,9 +242,9 @@ export class ElasticWebReconciler implements Reconciler {
   }
 }
 
-/** The desired object with the live object's uid: a precondition, so we never write to a replacement. */
-function withUid<T extends { metadata: object }>(desired: T, uid: string): T {
-  return { ...desired, metadata: { ...desired.metadata, uid } };
+/** `patch` with the live object's uid: a precondition, so we never write to a replacement. */
+function withUid<T extends { metadata?: object }>(patch: T, uid: string | undefined): T {
+  return uid === undefined ? patch : { ...patch, metadata: { ...patch.metadata, uid } };
 }
 
 /** A Degraded reason and message for a failed write, keeping the API server's own words. */

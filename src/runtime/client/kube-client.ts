@@ -212,6 +212,20 @@ export class KubeClient {
     });
   }
 
+  /** Strategic merge patch (built-in kinds only): understands list merge keys and $patch: delete. */
+  async strategicMergePatch<T>(
+    type: ResourceType,
+    key: ObjectKey,
+    patch: unknown,
+    fieldManager: string,
+  ): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(type, key.namespace, key.name), {
+      body: patch,
+      contentType: 'application/strategic-merge-patch+json',
+      query: { fieldManager },
+    });
+  }
+
   async replace<T>(type: ResourceType, body: ObjectWithMeta, fieldManager: string): Promise<T> {
     return this.request<T>('PUT', resourcePath(type, body.metadata.namespace, body.metadata.name), {
       body,
@@ -227,6 +241,23 @@ export class KubeClient {
     await this.request('DELETE', resourcePath(type, key.namespace, key.name), {
       body: options.propagationPolicy ? { propagationPolicy: options.propagationPolicy } : undefined,
     });
+  }
+
+  /**
+   * GET a plain-text health endpoint of the API server (/readyz, /livez) and return its HTTP status,
+   * 0 when it does not answer within `timeoutMs`. Recorded like every request.
+   */
+  async health(path: string, timeoutMs: number): Promise<number> {
+    const started = performance.now();
+    try {
+      const res = await this.#send('GET', path, { signal: AbortSignal.timeout(timeoutMs) });
+      await readBody(res);
+      this.#record('GET', 'get', path, res.statusCode ?? 0, started);
+      return res.statusCode ?? 0;
+    } catch {
+      this.#record('GET', 'get', path, 0, started);
+      return 0;
+    }
   }
 
   // ---- watch --------------------------------------------------------------------------------------

@@ -40,8 +40,13 @@ export interface ManagerOptions {
   };
   /** How long running reconciles may take to finish on stop (default 30 s, as controller-runtime). */
   gracefulShutdownTimeoutMs?: number;
-  /** /readyz fails once an informer has been unable to reach the API server this long (default 15 s). */
+  /**
+   * /readyz fails once the API server has been unreachable this long (default 15 s): an informer
+   * cannot list or watch, or every request since the first failure has failed (no answer or 5xx).
+   */
   unreachableAfterMs?: number;
+  /** Server-side timeout of each watch in seconds (default: random 300-600, as client-go). */
+  watchTimeoutSeconds?: number;
   metrics?: Metrics;
   /** Also told about every API request (tests count writes with it). */
   onRequest?: (record: RequestRecord) => void;
@@ -67,6 +72,9 @@ export class Manager {
   #leaderLost: Promise<boolean> = new Promise(() => {});
   #controllersStarted = false;
   #stopping: Promise<void> | undefined;
+  /** Since when every API request has failed (undefined while they succeed). */
+  #requestsFailingSince: number | undefined;
+  #apiCheckedAt = 0;
 
   constructor(options: ManagerOptions) {
     this.#options = options;
@@ -80,6 +88,8 @@ export class Manager {
       burst: options.burst,
       onResponse: (record) => {
         this.metrics.observeRequest(host, record);
+        if (record.status === 0 || record.status >= 500) this.#requestsFailingSince ??= Date.now();
+        else this.#requestsFailingSince = undefined;
         options.onRequest?.(record);
       },
       onRetry: (record, wait) => {
@@ -110,6 +120,9 @@ export class Manager {
       labelSelector: options.labelSelector,
       transform: options.transform,
       log: this.log,
+      ...(this.#options.watchTimeoutSeconds
+        ? { watchTimeoutSeconds: () => this.#options.watchTimeoutSeconds as number }
+        : {}),
     });
     this.#informers.push(informer as unknown as Informer<KubeObject>);
     return informer;
@@ -122,7 +135,9 @@ export class Manager {
   /** True once every informer has synced and none has been cut off from the API server for long. */
   get ready(): boolean {
     const limit = this.#options.unreachableAfterMs ?? 15_000;
-    return this.#informers.every((i) => i.hasSynced && i.failingForMs < limit);
+    const requestsFailingMs =
+      this.#requestsFailingSince === undefined ? 0 : Date.now() - this.#requestsFailingSince;
+    return requestsFailingMs < limit && this.#informers.every((i) => i.hasSynced && i.failingForMs < limit);
   }
 
   get leading(): boolean {
@@ -205,11 +220,25 @@ export class Manager {
   }
 
   async #readyz() {
+    await this.#checkApiServer();
     if (this.ready) return { status: 200, contentType: 'text/plain', body: 'ok' };
+    const failing = this.#requestsFailingSince === undefined ? 0 : Date.now() - this.#requestsFailingSince;
     const details = this.#informers
       .map((i) => `${i.type.kind}: synced=${i.hasSynced} unreachableForMs=${i.failingForMs}`)
+      .concat(`requests failing for ${failing} ms`)
       .join('\n');
     return { status: 500, contentType: 'text/plain', body: `not ready\n${details}\n` };
+  }
+
+  /**
+   * Asks the API server's own /readyz, at most once a second: an idle operator makes no other
+   * request, and an API server that is up but cannot reach etcd still keeps watches open. Its answer
+   * counts like any request's (see `ready`), so an outage makes /readyz fail once it lasts.
+   */
+  async #checkApiServer(): Promise<void> {
+    if (Date.now() - this.#apiCheckedAt < 1000) return;
+    this.#apiCheckedAt = Date.now();
+    await this.client.health('/readyz', 2000);
   }
 
   /** Stops in order (see the file comment). Safe to call more than once. */
