@@ -126,6 +126,12 @@ export class Controller {
     };
   }
 
+  /** Retries at once every key waiting out a backoff (see WorkQueue.releaseDelayed). */
+  retryNow(): void {
+    const released = this.queue.releaseDelayed();
+    if (released > 0) this.#log.info({ keys: released }, 'API server reachable again: retrying now');
+  }
+
   /** Starts the workers. Call once the caches the reconciler reads have synced. */
   start(signal: AbortSignal): void {
     if (this.#started) throw new Error(`controller ${this.name} already started`);

@@ -89,7 +89,11 @@ export class Manager {
       onResponse: (record) => {
         this.metrics.observeRequest(host, record);
         if (record.status === 0 || record.status >= 500) this.#requestsFailingSince ??= Date.now();
-        else this.#requestsFailingSince = undefined;
+        else if (this.#requestsFailingSince !== undefined) {
+          this.#requestsFailingSince = undefined;
+          // Back after an outage: what failed meanwhile need not wait out its grown backoff.
+          for (const controller of this.#controllers) controller.retryNow();
+        }
         options.onRequest?.(record);
       },
       onRetry: (record, wait) => {
