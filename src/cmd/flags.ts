@@ -115,7 +115,7 @@ export function usage(): string {
     'Flags (each also read from the environment variable shown):',
   ];
   for (const f of flagSpecs) {
-    const arg = f.type === 'boolean' ? `--${f.name}` : `--${f.name}=<value>`;
+    const arg = f.type === 'boolean' ? `--${f.name}[=true|false]` : `--${f.name}=<value>`;
     const def = f.default === '' ? '' : ` (default ${f.default})`;
     lines.push(`  ${arg.padEnd(38)} ${f.help}${def}`, `  ${''.padEnd(38)} env: ${f.env}`);
   }
@@ -130,10 +130,20 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const options = Object.fromEntries(
     flagSpecs.map((f) => [f.name, { type: f.type }]).concat([['help', { type: 'boolean' }]]),
   ) as Record<string, { type: 'string' | 'boolean' }>;
-  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  // A boolean flag may carry a value, as Go's flag package allows (--leader-elect=false), so that the
+  // command line can override the environment; parseArgs does not take one, so those are read here.
+  const explicit = new Map<string, string>();
+  const rest = argv.filter((arg) => {
+    const m = /^--([a-z-]+)=(.*)$/.exec(arg);
+    const spec = m && flagSpecs.find((f) => f.name === m[1] && f.type === 'boolean');
+    if (!spec || !m) return true;
+    explicit.set(spec.name, m[2] as string);
+    return false;
+  });
+  const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
   const get = (name: string): string => {
     const spec = flagSpecs.find((f) => f.name === name) as FlagSpec;
-    const flag = values[name];
+    const flag = explicit.get(name) ?? values[name];
     if (flag !== undefined) return String(flag);
     return env[spec.env] ?? spec.default;
   };

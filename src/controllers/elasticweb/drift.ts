@@ -24,8 +24,9 @@ const exactMaps = new Set(['spec.selector', 'spec.selector.matchLabels']);
 /** Lists where an entry someone else added is drift too: a port the Service or our container should not have. */
 const exactLists = new Set(['spec.ports', 'spec.template.spec.containers[].ports']);
 
+/** Values under resources.requests/limits are quantities (names may hold dots: nvidia.com/gpu). */
 function isQuantityPath(path: string): boolean {
-  return /\.resources\.(requests|limits)\.[^.]+$/.test(path);
+  return /\.resources\.(requests|limits)\./.test(path);
 }
 
 /** Returns the first path where `actual` does not hold `desired`, or undefined when it holds all of it. */

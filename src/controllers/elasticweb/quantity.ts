@@ -24,9 +24,15 @@ const decimalExponent: Record<string, number> = {
   E: 18,
 };
 
+/** Largest power of ten (in nano-units) compared exactly; beyond it a quantity counts as not comparable. */
+const maxExponent = 64;
+
 const pattern = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
-/** The quantity in nano-units (1 = 1e-9), or undefined when it is not a valid quantity. */
+/**
+ * The quantity in nano-units (1 = 1e-9), or undefined when it is not a valid quantity or its exponent
+ * is absurd (then the drift check applies it, and the API server, which knows the limits, answers).
+ */
 export function parseQuantity(text: string): bigint | undefined {
   const m = pattern.exec(text.trim());
   if (!m) return undefined;
@@ -37,11 +43,13 @@ export function parseQuantity(text: string): bigint | undefined {
   let exponent = -fraction.length + 9; // to nano-units
   if (suffix in binary) {
     value *= binary[suffix] as bigint;
-  } else if (/^[eE]/.test(suffix)) {
+  } else if (/^[eE][+-]?\d+$/.test(suffix)) {
     exponent += Number.parseInt(suffix.slice(1), 10);
   } else {
     exponent += decimalExponent[suffix] ?? 0;
   }
+  // No real quantity needs more (Ei is 10^18.06); expanding 1e999999999 would block the event loop.
+  if (Math.abs(exponent) > maxExponent) return undefined;
   if (exponent >= 0) value *= 10n ** BigInt(exponent);
   else {
     // Below a nano-unit the server rounds up; so do we.

@@ -30,20 +30,21 @@ export class TokenBucket {
     return this.#tokens >= 0 ? 0 : (-this.#tokens / this.rate) * 1000;
   }
 
-  /** Waits for a token. */
+  /** Waits for a token; rejects with the signal's reason if it aborts first (or already has). */
   async take(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     const wait = this.reserve();
     if (wait <= 0) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, wait);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, wait);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 }

@@ -11,13 +11,12 @@ import type { AddressInfo } from 'node:net';
  */
 export function parseBindAddress(address: string): { host: string | undefined; port: number } | undefined {
   if (address === '0' || address === '') return undefined;
-  const colon = address.lastIndexOf(':');
-  if (colon < 0) throw new Error(`bind address "${address}" must look like ":8080" or "127.0.0.1:8080"`);
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(address.slice(colon + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`bad port in bind address "${address}"`);
-  return { host: host || undefined, port };
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(address);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) {
+    throw new Error(`bind address "${address}" must look like ":8080", "127.0.0.1:8080" or "[::1]:8080"`);
+  }
+  return { host: m[1] ?? (m[2] || undefined), port };
 }
 
 export type Handler = () => Promise<{ status: number; contentType: string; body: string }>;

@@ -50,7 +50,7 @@ export class WorkQueue {
   #timerDue = Number.POSITIVE_INFINITY;
 
   #shuttingDown = false;
-  #drained: (() => void) | undefined;
+  #drainWaiters: (() => void)[] = [];
 
   constructor(options: WorkQueueOptions = {}) {
     this.#rateLimiter = options.rateLimiter ?? defaultControllerRateLimiter();
@@ -77,8 +77,9 @@ export class WorkQueue {
 
   add(key: string): void {
     if (this.#shuttingDown) return;
-    this.#observer.add?.();
+    // Counted only when new, as client-go counts workqueue_adds_total: coalesced adds are not adds.
     if (this.#dirty.has(key)) return;
+    this.#observer.add?.();
     this.#dirty.add(key);
     this.#addedAt.set(key, this.#now());
     if (this.#processing.has(key)) return; // queued again by done()
@@ -148,7 +149,7 @@ export class WorkQueue {
     this.#processing.delete(key);
     this.#observer.workDuration?.((this.#now() - started) / 1000);
     if (this.#dirty.has(key)) this.#push(key);
-    if (this.#processing.size === 0) this.#drained?.();
+    if (this.#processing.size === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 
   /** Seconds of work in progress, and the longest-running key's seconds, for the metrics. */
@@ -177,7 +178,7 @@ export class WorkQueue {
     this.shutDown();
     if (this.#processing.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      this.#drained = resolve;
+      this.#drainWaiters.push(resolve);
     });
   }
 
@@ -215,7 +216,8 @@ export class WorkQueue {
     if (this.#timer && next.due >= this.#timerDue) return;
     clearTimeout(this.#timer);
     this.#timerDue = next.due;
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, next.due - this.#now()));
+    // setTimeout overflows past 2^31-1 ms (24.8 days) to 1 ms; wake up early instead and re-arm.
+    this.#timer = setTimeout(() => this.#fire(), Math.min(2 ** 31 - 1, Math.max(0, next.due - this.#now())));
   }
 
   #fire(): void {
