@@ -11,7 +11,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import { parse } from 'yaml';
 
 export interface TlsOptions {
   ca?: string | Buffer;
@@ -94,6 +93,8 @@ async function fromFiles(paths: string[]): Promise<RestConfig> {
   const origin = new Map<string, string>(); // entry -> file it came from, to resolve relative paths
   const existing = paths.filter((p) => existsSync(p));
   if (existing.length === 0) throw new Error(`kubeconfig not found: ${paths.join(delimiter)}`);
+  // Loaded only here: in a cluster (the ServiceAccount) no YAML is read, and the parser costs ~9 MiB.
+  const { parse } = await import('yaml');
   for (const path of existing) {
     const file = (parse(readFileSync(path, 'utf8')) ?? {}) as KubeconfigFile;
     merged.current ??= file['current-context'] || undefined;
