@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { type AuditEvent, LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
 import { clusterRules, leaderElectionRules } from '../../src/rbac.ts';
-import { createNamespace, elasticWeb, ewPath, waitFor } from '../support/operator.ts';
+import { createElasticWeb, createNamespace, ewPath, waitFor } from '../support/operator.ts';
 import { OperatorProcess } from '../support/operator-process.ts';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
@@ -141,11 +141,7 @@ describe('the operator on the host, as the deployed ServiceAccount', () => {
 
   test('turns ready only after its caches sync, then reconciles the sample to realQPS 2400', async () => {
     op = await startOperator();
-    const readyAt = await waitFor(
-      '/readyz 200',
-      async () => ((await op.readyz()) === 200 ? Date.now() : undefined),
-      30_000,
-    );
+    const readyAt = await op.waitReady(30_000);
     const synced = op.logs.filter((l) => l.msg === 'cache synced');
     assert.equal(synced.length, 3, 'all three caches synced before /readyz said ready');
     for (const line of synced) assert.ok(new Date(line.time).getTime() <= readyAt);
@@ -153,16 +149,12 @@ describe('the operator on the host, as the deployed ServiceAccount', () => {
 
     await waitFor('leadership', async () => ((await isLeader(op)) === 1 ? true : undefined), 30_000);
     await createNamespace(admin, ns);
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'elasticweb-sample', {
-        image: 'nginx:1.17.1',
-        port: 30003,
-        singlePodsQPS: 800,
-        totalQPS: 2400,
-      }),
-    );
+    await createElasticWeb(admin, ns, 'elasticweb-sample', {
+      image: 'nginx:1.17.1',
+      port: 30003,
+      singlePodsQPS: 800,
+      totalQPS: 2400,
+    });
     await waitFor('realQPS 2400', async () => {
       const ew = (await admin.must('GET', ewPath(ns, 'elasticweb-sample'))).json<{
         status?: { realQPS?: number };
@@ -214,11 +206,12 @@ describe('the operator on the host, as the deployed ServiceAccount', () => {
   });
 
   test('a NodePort clash is retried with backoff, its repeated Warning events counted on one Event', async () => {
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'clash', { image: 'nginx:1.17.1', port: 30003, singlePodsQPS: 100, totalQPS: 100 }),
-    );
+    await createElasticWeb(admin, ns, 'clash', {
+      image: 'nginx:1.17.1',
+      port: 30003,
+      singlePodsQPS: 100,
+      totalQPS: 100,
+    });
     const event = await waitFor('a repeated NodePortConflict event', async () => {
       const events = (await admin.must('GET', `/api/v1/namespaces/${ns}/events`)).json<{
         items: { reason: string; count?: number; involvedObject: { name: string } }[];
@@ -321,16 +314,10 @@ describe('leader election', () => {
     const [leader] = started;
     assert.ok(leader && (await isLeader(leader)) === 1, 'the first operator leads');
     const standby = await startOperator();
-    await waitFor('the standby to be ready', async () =>
-      (await standby.readyz()) === 200 ? true : undefined,
-    );
+    await standby.waitReady();
     const ns = 'election';
     await createNamespace(admin, ns);
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'one', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 100 }),
-    );
+    await createElasticWeb(admin, ns, 'one', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 100 });
     await waitFor('one reconciled', async () =>
       (await admin.must('GET', ewPath(ns, 'one'))).json<{ status?: { realQPS?: number } }>().status
         ?.realQPS === 100
@@ -366,7 +353,7 @@ describe('leader election', () => {
 
     // SIGKILL: no release; a third candidate takes over once the lease has not been renewed for its duration.
     const third = await startOperator();
-    await waitFor('the third to be ready', async () => ((await third.readyz()) === 200 ? true : undefined));
+    await third.waitReady();
     const killAt = Date.now();
     standby.signal('SIGKILL');
     await standby.exited;

@@ -8,6 +8,7 @@ import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
 import { invalidBody, invalidSpecs, validSpec } from '../support/bad-specs.ts';
 import {
+  createElasticWeb,
   createNamespace,
   deploymentPath,
   elasticWeb,
@@ -119,16 +120,12 @@ describe("the seed article's sample", () => {
     const reconcilesBefore = await reconciles();
     const started = Date.now();
     const requestsBefore = operator.requests.length;
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'elasticweb-sample', {
-        image: 'nginx:1.17.1',
-        port: 30003,
-        singlePodsQPS: 800,
-        totalQPS: 2400,
-      }),
-    );
+    await createElasticWeb(admin, ns, 'elasticweb-sample', {
+      image: 'nginx:1.17.1',
+      port: 30003,
+      singlePodsQPS: 800,
+      totalQPS: 2400,
+    });
     const ew = await waitFor('realQPS 2400', async () => {
       const o = await get<ElasticWebObject>(ewPath(ns, 'elasticweb-sample'));
       return o?.status?.realQPS === 2400 ? o : undefined;
@@ -192,11 +189,7 @@ describe('spec changes', () => {
   const name = 'web';
   before(async () => {
     await createNamespace(admin, ns);
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, name, { image: 'nginx:1.17.1', singlePodsQPS: 500, totalQPS: 1000 }),
-    );
+    await createElasticWeb(admin, ns, name, { image: 'nginx:1.17.1', singlePodsQPS: 500, totalQPS: 1000 });
     await waitFor('2 replicas', async () =>
       (await get<Deployment>(deploymentPath(ns, name)))?.spec.replicas === 2 ? true : undefined,
     );
@@ -266,11 +259,12 @@ describe('drift is put back', () => {
   const name = 'web';
   before(async () => {
     await createNamespace(admin, ns);
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, name, { image: 'nginx:1.17.1', port: 30100, singlePodsQPS: 100, totalQPS: 300 }),
-    );
+    await createElasticWeb(admin, ns, name, {
+      image: 'nginx:1.17.1',
+      port: 30100,
+      singlePodsQPS: 100,
+      totalQPS: 300,
+    });
     await waitFor('3 replicas', async () =>
       (await get<Deployment>(deploymentPath(ns, name)))?.spec.replicas === 3 ? true : undefined,
     );
@@ -324,16 +318,8 @@ describe('isolation between ElasticWebs', () => {
   const ns = 'isolation';
   test('two ElasticWebs in one namespace never select each other’s pods', async () => {
     await createNamespace(admin, ns);
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'a', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 200 }),
-    );
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'b', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 300 }),
-    );
+    await createElasticWeb(admin, ns, 'a', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 200 });
+    await createElasticWeb(admin, ns, 'b', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 300 });
     for (const [name, count] of [
       ['a', 2],
       ['b', 3],
@@ -364,22 +350,24 @@ describe('conflicts', () => {
   const ns = 'conflicts';
   test('two ElasticWebs asking for one NodePort: the second is Degraded, the first untouched', async () => {
     await createNamespace(admin, ns);
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'first', { image: 'nginx:1.17.1', port: 30200, singlePodsQPS: 100, totalQPS: 100 }),
-    );
+    await createElasticWeb(admin, ns, 'first', {
+      image: 'nginx:1.17.1',
+      port: 30200,
+      singlePodsQPS: 100,
+      totalQPS: 100,
+    });
     const first = await waitFor('first Available', async () => {
       const o = await get<ElasticWebObject>(ewPath(ns, 'first'));
       return condition(o, 'Available')?.status === 'True' ? o : undefined;
     });
     const firstService = (await get<Service>(servicePath(ns, 'first'))) as Service;
 
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'second', { image: 'nginx:1.17.1', port: 30200, singlePodsQPS: 100, totalQPS: 100 }),
-    );
+    await createElasticWeb(admin, ns, 'second', {
+      image: 'nginx:1.17.1',
+      port: 30200,
+      singlePodsQPS: 100,
+      totalQPS: 100,
+    });
     const second = await waitFor('second Degraded', async () => {
       const o = await get<ElasticWebObject>(ewPath(ns, 'second'));
       return condition(o, 'Degraded')?.status === 'True' ? o : undefined;
@@ -432,11 +420,7 @@ describe('conflicts', () => {
       },
     });
     const before = (await get<Deployment>(deploymentPath(ns, 'taken'))) as Deployment;
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'taken', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 300 }),
-    );
+    await createElasticWeb(admin, ns, 'taken', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 300 });
     const ew = await waitFor('Degraded ResourceNotOwned', async () => {
       const o = await get<ElasticWebObject>(ewPath(ns, 'taken'));
       return condition(o, 'Degraded')?.reason === 'ResourceNotOwned' ? o : undefined;
@@ -462,11 +446,7 @@ describe('deletion', () => {
   const ns = 'deletion';
   test('deleting an ElasticWeb removes its Deployment and Service', async () => {
     await createNamespace(admin, ns);
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'gone', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 100 }),
-    );
+    await createElasticWeb(admin, ns, 'gone', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 100 });
     await waitFor('the Deployment and Service', async () =>
       (await get(deploymentPath(ns, 'gone'))) && (await get(servicePath(ns, 'gone'))) ? true : undefined,
     );
@@ -519,11 +499,12 @@ describe('kubectl get', () => {
 
   test('shows NAME IMAGE TOTAL-QPS REAL-QPS READY AGE, and PORT SINGLE-POD-QPS with -o wide', async () => {
     await createNamespace(admin, ns);
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'shop', { image: 'nginx:1.17.1', port: 30300, singlePodsQPS: 800, totalQPS: 2400 }),
-    );
+    await createElasticWeb(admin, ns, 'shop', {
+      image: 'nginx:1.17.1',
+      port: 30300,
+      singlePodsQPS: 800,
+      totalQPS: 2400,
+    });
     await waitFor('realQPS 2400', async () =>
       (await get<ElasticWebObject>(ewPath(ns, 'shop')))?.status?.realQPS === 2400 ? true : undefined,
     );
@@ -557,11 +538,7 @@ describe('idle', () => {
   test('after convergence, 30 s pass with zero write requests from the operator', async () => {
     const ns = 'idle';
     await createNamespace(admin, ns);
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'quiet', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 300 }),
-    );
+    await createElasticWeb(admin, ns, 'quiet', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 300 });
     await waitFor('the rollout to complete', async () => {
       const o = await get<ElasticWebObject>(ewPath(ns, 'quiet'));
       return condition(o, 'Progressing')?.reason === 'RolloutComplete' ? true : undefined;

@@ -9,6 +9,7 @@ import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
 import { invalidBody, invalidSpecs } from '../support/bad-specs.ts';
 import {
+  createElasticWeb,
   createNamespace,
   deploymentPath,
   elasticWeb,
@@ -31,16 +32,16 @@ before(async () => {
   admin = cluster.admin;
   await installCrd(admin);
   op = await OperatorProcess.start(cluster.kubeconfigPath);
-  await waitFor('ready', async () => ((await op.readyz()) === 200 ? true : undefined));
+  await op.waitReady();
   await createNamespace(admin, ns);
   // ElasticWebs that must not notice anything below.
   await createNamespace(admin, bystanders);
   for (const name of ['a', 'b', 'c']) {
-    await admin.must(
-      'POST',
-      ewPath(bystanders),
-      elasticWeb(bystanders, name, { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 250 }),
-    );
+    await createElasticWeb(admin, bystanders, name, {
+      image: 'nginx:1.17.1',
+      singlePodsQPS: 100,
+      totalQPS: 250,
+    });
   }
   await waitConverged(admin, bystanders);
 });
@@ -91,16 +92,12 @@ describe('invalid specs are refused by the API server, naming the field', () => 
 
 describe('valid but troublesome specs: a condition and an event, no crash', () => {
   test('totalQPS far beyond maxReplicas x singlePodsQPS is capped and reported', async () => {
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'huge', {
-        image: 'nginx:1.17.1',
-        singlePodsQPS: 1,
-        totalQPS: 2_000_000_000,
-        maxReplicas: 20,
-      }),
-    );
+    await createElasticWeb(admin, ns, 'huge', {
+      image: 'nginx:1.17.1',
+      singlePodsQPS: 1,
+      totalQPS: 2_000_000_000,
+      maxReplicas: 20,
+    });
     const degraded = await waitFor('Degraded MaxReplicasReached', async () => {
       const c = await condition('huge', 'Degraded');
       return c?.reason === 'MaxReplicasReached' ? c : undefined;
@@ -118,16 +115,12 @@ describe('valid but troublesome specs: a condition and an event, no crash', () =
       metadata: { name: 'someone-elses' },
       spec: { type: 'NodePort', selector: { app: 'x' }, ports: [{ port: 80, nodePort: 30050 }] },
     });
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'wants-30050', {
-        image: 'nginx:1.17.1',
-        singlePodsQPS: 100,
-        totalQPS: 100,
-        port: 30050,
-      }),
-    );
+    await createElasticWeb(admin, ns, 'wants-30050', {
+      image: 'nginx:1.17.1',
+      singlePodsQPS: 100,
+      totalQPS: 100,
+      port: 30050,
+    });
     const c = await waitFor('Degraded NodePortConflict', async () => {
       const got = await condition('wants-30050', 'Degraded');
       return got?.reason === 'NodePortConflict' ? got : undefined;
@@ -157,11 +150,11 @@ describe('valid but troublesome specs: a condition and an event, no crash', () =
     const before = (await admin.must('GET', deploymentPath(ns, 'occupied'))).json<{
       metadata: { resourceVersion: string };
     }>();
-    await admin.must(
-      'POST',
-      ewPath(ns),
-      elasticWeb(ns, 'occupied', { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 300 }),
-    );
+    await createElasticWeb(admin, ns, 'occupied', {
+      image: 'nginx:1.17.1',
+      singlePodsQPS: 100,
+      totalQPS: 300,
+    });
     await waitFor('Degraded ResourceNotOwned', async () =>
       (await condition('occupied', 'Degraded'))?.reason === 'ResourceNotOwned' ? true : undefined,
     );

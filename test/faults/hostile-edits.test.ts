@@ -31,7 +31,7 @@ before(async () => {
   admin = cluster.admin;
   await installCrd(admin);
   op = await OperatorProcess.start(cluster.kubeconfigPath);
-  await waitFor('ready', async () => ((await op.readyz()) === 200 ? true : undefined));
+  await op.waitReady();
   names = await createMany(admin, ns, 10, () => ({
     image: 'nginx:1.17.1',
     singlePodsQPS: 100,
@@ -142,7 +142,7 @@ test('an object taken over by another controller is reported, not fought over', 
   );
   const svc = (await admin.must('GET', servicePath(ns, name))).json<Obj>();
   assert.equal(
-    (svc.metadata.ownerReferences?.[0] as { name: string }).name,
+    (svc.metadata.ownerReferences?.[0] as { name?: string } | undefined)?.name,
     'thief',
     'the operator did not take it back',
   );

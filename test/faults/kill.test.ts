@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
-import { installCrd, waitFor } from '../support/operator.ts';
+import { installCrd } from '../support/operator.ts';
 import { OperatorProcess } from '../support/operator-process.ts';
 import { createMany, operatorCounters, problems, reportFigures, snapshot, waitConverged } from './support.ts';
 
@@ -44,7 +44,7 @@ test('SIGKILL five times during convergence of 200 ElasticWebs: it converges, no
   const progress: number[] = [];
   for (let kill = 0; kill < 5; kill++) {
     op = await OperatorProcess.start(cluster.kubeconfigPath);
-    await waitFor('ready', async () => ((await op?.readyz()) === 200 ? true : undefined));
+    await op?.waitReady();
     await new Promise((r) => setTimeout(r, delays.next().value as number));
     op.signal('SIGKILL');
     await op.exited;
@@ -61,7 +61,7 @@ test('SIGKILL five times during convergence of 200 ElasticWebs: it converges, no
   );
 
   op = await OperatorProcess.start(cluster.kubeconfigPath);
-  await waitFor('ready', async () => ((await op?.readyz()) === 200 ? true : undefined));
+  await op?.waitReady();
   const recoveryMs = await waitConverged(admin, ns);
   reportFigures('operator killed', {
     seed,

@@ -26,9 +26,7 @@ for (const component of ['kube-apiserver', 'etcd'] as const) {
       cluster = await LocalCluster.start({ mode: 'api' });
       await installCrd(cluster.admin);
       op = await OperatorProcess.start(cluster.kubeconfigPath);
-      await waitFor('the operator to be ready', async () =>
-        (await op?.readyz()) === 200 ? true : undefined,
-      );
+      await op.waitReady();
 
       const ns = 'restart';
       const creating = createMany(cluster.admin, ns, count, (i) => ({
@@ -59,7 +57,7 @@ for (const component of ['kube-apiserver', 'etcd'] as const) {
       await cluster.restart(component, { kill: true, downtimeMs });
       const up = Date.now();
       const recoveryMs = await waitConverged(cluster.admin, ns);
-      await waitFor('/readyz 200 again', async () => ((await op?.readyz()) === 200 ? Date.now() : undefined));
+      await op?.waitReady();
       watching = false;
       await watcher;
 

@@ -39,7 +39,7 @@ test('1,000 spec updates across 100 ElasticWebs: memory returns within 20%, no h
     return line ? (/ws:\/\/\S+/.exec(line.msg)?.[0] as string) : undefined;
   });
   inspector = await Inspector.connect(url);
-  await waitFor('ready', async () => ((await operator.readyz()) === 200 ? true : undefined));
+  await operator.waitReady();
 
   const ns = 'soak';
   const names = await createMany(admin, ns, 100, () => ({

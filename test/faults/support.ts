@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
-import { createNamespace, elasticWeb, ewPath } from '../support/operator.ts';
+import { createElasticWeb, createNamespace, ewPath } from '../support/operator.ts';
 import type { OperatorProcess } from '../support/operator-process.ts';
 
 export interface Spec {
@@ -71,7 +71,7 @@ export async function createMany(
   await createNamespace(admin, ns);
   const names = Array.from({ length: count }, (_, i) => `ew-${i}`);
   await inParallel(names, 20, async (name) => {
-    await admin.must('POST', ewPath(ns), elasticWeb(ns, name, { ...spec(Number(name.slice(3))) }));
+    await createElasticWeb(admin, ns, name, { ...spec(Number(name.slice(3))) });
   });
   return names;
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
-import { deploymentPath, ewPath, installCrd, waitFor } from '../support/operator.ts';
+import { deploymentPath, ewPath, installCrd } from '../support/operator.ts';
 import { OperatorProcess } from '../support/operator-process.ts';
 import { createMany, metricSum, operatorCounters, reportFigures, waitConverged } from './support.ts';
 
@@ -63,7 +63,7 @@ test('429 with Retry-After and 409 from competing writers: it backs off, stays b
     subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: 'elasticweb-system' }],
   });
   op = await OperatorProcess.start(kubeconfig);
-  await waitFor('ready', async () => ((await op?.readyz()) === 200 ? true : undefined), 60_000);
+  await op?.waitReady(60_000);
 
   const ns = 'throttled';
   const count = 100;

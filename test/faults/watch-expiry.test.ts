@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
-import { deploymentPath, ewPath, installCrd, waitFor } from '../support/operator.ts';
+import { deploymentPath, ewPath, installCrd } from '../support/operator.ts';
 import { OperatorProcess } from '../support/operator-process.ts';
 import { createMany, mergePatch, operatorCounters, reportFigures, waitConverged } from './support.ts';
 
@@ -26,7 +26,7 @@ test('410 Gone on every watch renewal: the operator relists and every change mad
   const admin = cluster.admin;
   await installCrd(admin);
   op = await OperatorProcess.start(cluster.kubeconfigPath, ['--watch-timeout=2']);
-  await waitFor('ready', async () => ((await op?.readyz()) === 200 ? true : undefined));
+  await op?.waitReady();
 
   const ns = 'expiry';
   const names = await createMany(admin, ns, 50, () => ({

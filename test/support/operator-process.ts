@@ -84,6 +84,19 @@ export class OperatorProcess {
     }
   }
 
+  /** Waits until /readyz answers 200; returns when (ms since epoch). */
+  async waitReady(timeoutMs = 60_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await this.readyz()) === 200) return Date.now();
+      if (this.child.exitCode !== null)
+        throw new Error(`the operator exited (${this.child.exitCode}):\n${this.dump()}`);
+      if (Date.now() > deadline)
+        throw new Error(`the operator was not ready after ${timeoutMs} ms:\n${this.dump()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** The value of one series in /metrics (labels must match exactly as rendered), or undefined. */
   async metric(series: string): Promise<number | undefined> {
     try {

@@ -114,3 +114,16 @@ export async function createNamespace(admin: RawClient, name: string): Promise<v
 export function elasticWeb(namespace: string, name: string, spec: Record<string, unknown>) {
   return { apiVersion: 'elasticweb.example.com/v1', kind: 'ElasticWeb', metadata: { name, namespace }, spec };
 }
+
+/** Creates an ElasticWeb as the admin; fails unless the API server accepts it. */
+export async function createElasticWeb(
+  admin: RawClient,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+) {
+  await admin.must('POST', ewPath(namespace), elasticWeb(namespace, name, spec));
+}
+
+/** The seed article's sample: 2400 QPS at 800 per pod, on NodePort 30003. */
+export const articleSample = { image: 'nginx:1.17.1', port: 30003, singlePodsQPS: 800, totalQPS: 2400 };

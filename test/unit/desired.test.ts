@@ -108,10 +108,10 @@ describe('desiredDeployment', () => {
     });
   });
 
-  test('resources given in the spec are used as they are, with no defaults mixed in', () => {
+  test('resources given in the spec are used as they are, with no defaults mixed in (an absent map is empty)', () => {
     const c = desiredDeployment(elasticWeb({ resources: { requests: { cpu: '250m' } } })).spec.template.spec
       .containers[0];
-    assert.deepEqual(c?.resources, { requests: { cpu: '250m' } });
+    assert.deepEqual(c?.resources, { requests: { cpu: '250m' }, limits: {} });
   });
 
   test('the desired resources are copies: changing them changes neither the spec nor the defaults', () => {

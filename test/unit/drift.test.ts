@@ -459,3 +459,32 @@ describe('removalPatch', () => {
     });
   }
 });
+
+describe('resources the spec no longer names', () => {
+  test('a resource key the spec dropped is drift at its map, and the patch deletes it', () => {
+    const desired = desiredDeployment(
+      elasticWeb({ resources: { requests: { cpu: '250m' }, limits: { memory: '256Mi' } } }),
+    );
+    const live = liveDeployment(desired);
+    // What a create made and a later apply without the cpu limit leaves behind (the create still owns it).
+    live.spec.template.spec.containers[0].resources = {
+      requests: { cpu: '250m' },
+      limits: { cpu: '100m', memory: '256Mi' },
+    };
+    assert.equal(findDrift(wanted(desired), live), 'spec.template.spec.containers[].resources.limits');
+    const patch = removalPatch('Deployment', wanted(desired), live);
+    assert.deepEqual(patch, {
+      spec: { template: { spec: { containers: [{ name: 'web', resources: { limits: { cpu: null } } }] } } },
+    });
+    const patched = applyStrategicMerge(live, patch as Loose);
+    assert.equal(findDrift(wanted(desired), patched), undefined);
+  });
+
+  test('an empty map in the spec matches the absent map the server returns', () => {
+    const desired = desiredDeployment(elasticWeb({ resources: { requests: { cpu: '250m' } } }));
+    const live = liveDeployment(desired);
+    live.spec.template.spec.containers[0].resources = { requests: { cpu: '250m' } };
+    assert.equal(findDrift(wanted(desired), live), undefined);
+    assert.equal(removalPatch('Deployment', wanted(desired), live), undefined);
+  });
+});

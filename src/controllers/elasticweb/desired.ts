@@ -90,7 +90,7 @@ export interface DesiredDeployment {
           name: string;
           image: string;
           ports: { name: string; containerPort: number; protocol: 'TCP' }[];
-          resources: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+          resources: { requests: Record<string, string | number>; limits: Record<string, string | number> };
         }[];
       };
     };
@@ -115,10 +115,8 @@ export function desiredDeployment(ew: ElasticWeb): DesiredDeployment {
               image: ew.spec.image,
               // TCP: the seed article declared SCTP, which no web server speaks.
               ports: [{ name: portName, containerPort: containerPort(ew), protocol: 'TCP' }],
-              resources: {
-                ...(resources.requests ? { requests: { ...resources.requests } } : {}),
-                ...(resources.limits ? { limits: { ...resources.limits } } : {}),
-              },
+              // Both maps, even empty: the drift check then notices keys that should no longer be there.
+              resources: { requests: { ...resources.requests }, limits: { ...resources.limits } },
             },
           ],
         },

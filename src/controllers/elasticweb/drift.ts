@@ -19,8 +19,16 @@ function mergeKey(path: string): ((item: Record<string, unknown>) => string) | u
   return undefined;
 }
 
-/** Maps that must be equal, not just contain ours: an extra selector key would change which pods are selected. */
-const exactMaps = new Set(['spec.selector', 'spec.selector.matchLabels']);
+/**
+ * Maps that must be equal, not just contain ours: an extra selector key would change which pods are
+ * selected, and a resource the spec no longer names must go.
+ */
+const exactMaps = new Set([
+  'spec.selector',
+  'spec.selector.matchLabels',
+  'spec.template.spec.containers[].resources.requests',
+  'spec.template.spec.containers[].resources.limits',
+]);
 /** Lists where an entry someone else added is drift too: a port the Service or our container should not have. */
 const exactLists = new Set(['spec.ports', 'spec.template.spec.containers[].ports']);
 
@@ -59,14 +67,17 @@ export function findDrift(desired: unknown, actual: unknown, path = ''): string 
     return undefined;
   }
   if (desired !== null && typeof desired === 'object') {
-    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return path;
     const want = desired as Record<string, unknown>;
+    // The server leaves empty maps out of what it returns.
+    if (actual === undefined && Object.keys(want).length === 0) return undefined;
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return path;
     const have = actual as Record<string, unknown>;
-    if (exactMaps.has(path) && Object.keys(have).length !== Object.keys(want).length) return path;
     for (const [field, value] of Object.entries(want)) {
       const drift = findDrift(value, have[field], path ? `${path}.${field}` : field);
       if (drift) return drift;
     }
+    // Everything of ours is there; in an exact map, anything more is drift too.
+    if (exactMaps.has(path) && Object.keys(have).length !== Object.keys(want).length) return path;
     return undefined;
   }
   return desired === actual ? undefined : path;
@@ -75,9 +86,10 @@ export function findDrift(desired: unknown, actual: unknown, path = ''): string 
 type Json = Record<string, unknown>;
 
 /**
- * A strategic merge patch deleting what others added where only ours belongs: extra keys in the
- * Service selector (it would select fewer pods, or none) and extra ports on the Service or on our
- * container (a port edited by hand becomes a new entry). Server-side apply cannot remove fields
+ * A strategic merge patch deleting what does not belong where only ours belongs: extra keys in the
+ * Service selector (it would select fewer pods, or none), extra ports on the Service or on our
+ * container (a port edited by hand becomes a new entry), and resources the spec no longer names
+ * (the create that made the object still owns them). Server-side apply cannot remove fields
  * another manager owns, so the operator deletes them explicitly, in the same patch that sets its own
  * entries (deleting alone could leave a Service with no port, and adding alone could clash with a
  * stray entry's name). Undefined when nothing is stray.
@@ -108,15 +120,23 @@ export function removalPatch(kind: 'Deployment' | 'Service', desired: Json, actu
   const ours = containers(desired)[0] as Json;
   const theirs = containers(actual).find((c) => c.name === ours.name);
   const ports = extraEntries(ours.ports, theirs?.ports, (p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`);
-  if (ports.length === 0) return undefined;
-  const deletes = ports.map((p) => ({ containerPort: p.containerPort, $patch: 'delete' }));
-  return {
-    spec: {
-      template: {
-        spec: { containers: [{ name: ours.name, ports: [...deletes, ...((ours.ports ?? []) as Json[])] }] },
-      },
-    },
-  };
+  const resources: Json = {};
+  for (const list of ['requests', 'limits']) {
+    const want = ((ours.resources as Json | undefined)?.[list] ?? {}) as Json;
+    const have = ((theirs?.resources as Json | undefined)?.[list] ?? {}) as Json;
+    const extra = Object.keys(have).filter((k) => !(k in want));
+    if (extra.length > 0) resources[list] = Object.fromEntries(extra.map((k) => [k, null]));
+  }
+  if (ports.length === 0 && Object.keys(resources).length === 0) return undefined;
+  const container: Json = { name: ours.name };
+  if (ports.length > 0) {
+    container.ports = [
+      ...ports.map((p) => ({ containerPort: p.containerPort, $patch: 'delete' })),
+      ...((ours.ports ?? []) as Json[]),
+    ];
+  }
+  if (Object.keys(resources).length > 0) container.resources = resources;
+  return { spec: { template: { spec: { containers: [container] } } } };
 }
 
 function extraEntries(desired: unknown, actual: unknown, key: (item: Json) => string): Json[] {

@@ -4,11 +4,16 @@
  * create, update, drift, deletion of a child, and restart.
  *
  * Writes happen only when something differs (the drift check), so a reconcile that finds the world as
- * it should be makes no write call. Every apply carries the uid of the object it was computed from as a
+ * it should be makes no write call. A missing object is created with a plain create, which the API
+ * server refuses if the name is taken, so an object someone else owns is never merged into; changes
+ * go through server-side apply, each carrying the uid of the object it was computed from as a
  * precondition, so a Deployment deleted and re-created by someone else meanwhile is never overwritten.
+ * What this process wrote is remembered until its informers show it (RecentWrites), so a reconcile
+ * in between neither writes again nor looks the object up.
  */
 import { apiVersion, type ElasticWeb, type ElasticWebStatus, kind } from '../../api/v1/elasticweb.ts';
 import type { Informer, KubeObject } from '../../runtime/cache/informer.ts';
+import type { RecentWrites } from '../../runtime/cache/recent-writes.ts';
 import { ApiError, isApiError } from '../../runtime/client/errors.ts';
 import type { KubeClient } from '../../runtime/client/kube-client.ts';
 import { apps, core, type ResourceType } from '../../runtime/client/resource-type.ts';
@@ -26,6 +31,8 @@ export interface ElasticWebCaches {
   elasticWebs: Informer<ElasticWeb>;
   deployments: Informer<CachedDeployment>;
   services: Informer<CachedService>;
+  /** Writes not yet seen by the informers, by "Kind/namespace/name". */
+  recent: RecentWrites<KubeObject | ElasticWebStatus>;
 }
 
 export interface ElasticWebReconcilerOptions {
@@ -39,6 +46,8 @@ export interface ElasticWebReconcilerOptions {
 interface ChildOutcome<T> {
   /** The object as it now is, when known. */
   object: T | undefined;
+  /** Set when this reconcile created it. */
+  created?: boolean;
   /** Why it could not be made to match the spec (goes into the Degraded condition). */
   problem?: Problem;
   /** The failure to retry with backoff. */
@@ -93,6 +102,11 @@ export class ElasticWebReconciler implements Reconciler {
       }),
     ]);
 
+    this.#announceCreated(
+      ew,
+      deployment.created ? deployment.object : undefined,
+      service.created ? service.object : undefined,
+    );
     const problem = deployment.problem ?? service.problem;
     const status = computeStatus({
       ew,
@@ -102,8 +116,14 @@ export class ElasticWebReconciler implements Reconciler {
       problem,
       now: this.#now(),
     });
-    this.#announceTransitions(ew, status);
-    if (!sameJson(status, ew.status ?? {})) await this.#writeStatus(ew, status, log);
+    // Compare with the status this process wrote last if the cache has not shown it yet.
+    const statusKey = `ElasticWeb/${key}`;
+    const shown = (this.#caches.recent.get(statusKey) as ElasticWebStatus | undefined) ?? ew.status ?? {};
+    this.#announceTransitions(shown, ew, status);
+    if (!sameJson(status, shown)) {
+      await this.#writeStatus(ew, shown, status, log);
+      this.#caches.recent.remember(statusKey, status);
+    }
 
     const error = deployment.error ?? service.error;
     if (error) throw error;
@@ -119,10 +139,29 @@ export class ElasticWebReconciler implements Reconciler {
   ): Promise<ChildOutcome<T>> {
     const { type, desired } = child;
     const what = `${type.kind} ${desired.metadata.namespace}/${desired.metadata.name}`;
+    const recentKey = `${type.kind}/${desired.metadata.namespace}/${desired.metadata.name}`;
+    const recent = this.#caches.recent;
     try {
-      // The caches hold only objects labelled as ours. A miss means: absent, not ours, or not seen yet.
-      const live = child.cached ?? (await this.#client.getOrUndefined<T>(type, desired.metadata));
-      if (live && !this.#mayManage(live, ew)) {
+      // The caches hold only objects labelled as ours, so a miss means: absent, not ours, or not seen yet.
+      let live = (recent.get(recentKey) as T | undefined) ?? child.cached;
+      if (!live) {
+        try {
+          const created = await this.#client.create<T>(
+            type,
+            desired.metadata.namespace,
+            desired,
+            fieldManager,
+          );
+          recent.remember(recentKey, created);
+          log.info({ kind: type.kind }, 'created');
+          return { object: created, created: true };
+        } catch (err) {
+          if (!(isApiError(err) && err.conflict)) throw err;
+          // The name is taken: by an object of ours the cache has not shown yet, or by someone else's.
+          live = await this.#client.get<T>(type, desired.metadata);
+        }
+      }
+      if (!this.#mayManage(live, ew)) {
         // Not an error to retry fast: nothing changes until someone deletes it. The Warning event is
         // sent when the condition turns Degraded (see #announceTransitions); we look again later.
         const problem = {
@@ -132,24 +171,23 @@ export class ElasticWebReconciler implements Reconciler {
         return { object: undefined, problem, recheckAfterMs: notOwnedRecheckMs };
       }
       // apiVersion and kind are not in cached objects (list items omit them); metadata and spec say it all.
-      const drift = live ? findDrift({ metadata: desired.metadata, spec: desired.spec }, live) : 'absent';
+      const drift = findDrift({ metadata: desired.metadata, spec: desired.spec }, live);
       if (!drift) return { object: live };
 
-      if (live) {
-        const removal = removalPatch(type.kind as 'Deployment' | 'Service', desired, live as never);
-        if (removal) {
-          await this.#client.strategicMergePatch(
-            type,
-            desired.metadata,
-            withUid(removal, live.metadata.uid),
-            fieldManager,
-          );
-        }
+      const removal = removalPatch(type.kind as 'Deployment' | 'Service', desired, live as never);
+      if (removal) {
+        const patch = withUid(removal, live.metadata.uid);
+        await this.#client.strategicMergePatch(type, desired.metadata, patch, fieldManager);
       }
-      const body = live ? withUid(desired, live.metadata.uid) : desired;
-      const applied = await this.#client.apply<T>(type, body as never, fieldManager, true);
-      this.#announceWrite(ew, type, live, applied, drift);
-      log.info({ kind: type.kind, drift }, live ? 'updated' : 'created');
+      const applied = await this.#client.apply<T>(
+        type,
+        withUid(desired, live.metadata.uid) as never,
+        fieldManager,
+        true,
+      );
+      recent.remember(recentKey, applied);
+      this.#announceUpdate(ew, type, live, applied, drift);
+      log.info({ kind: type.kind, drift }, 'updated');
       return { object: applied };
     } catch (err) {
       if (isApiError(err) && err.conflict && /uid/i.test(err.serverMessage)) {
@@ -173,22 +211,21 @@ export class ElasticWebReconciler implements Reconciler {
     return live.metadata.labels?.[instanceLabel] === ew.metadata.name;
   }
 
-  #announceWrite(
+  /** One Normal event for what this reconcile created (a new ElasticWeb gets both objects at once). */
+  #announceCreated(
     ew: ElasticWeb,
-    type: ResourceType,
-    before: KubeObject | undefined,
-    after: KubeObject,
-    drift: string,
-  ) {
+    deployment: CachedDeployment | undefined,
+    service: CachedService | undefined,
+  ): void {
+    const parts = [
+      deployment && `Deployment ${deployment.metadata.name} with ${deployment.spec?.replicas ?? 0} replicas`,
+      service && `Service ${service.metadata.name} on NodePort ${service.spec?.ports?.[0]?.nodePort ?? '?'}`,
+    ].filter(Boolean);
+    if (parts.length > 0) this.#recorder.event(ew, 'Normal', 'Created', `Created ${parts.join(' and ')}`);
+  }
+
+  #announceUpdate(ew: ElasticWeb, type: ResourceType, before: KubeObject, after: KubeObject, drift: string) {
     const name = after.metadata.name;
-    if (!before) {
-      const detail =
-        type === apps.deployments
-          ? `with ${(after as CachedDeployment).spec?.replicas ?? 0} replicas`
-          : `on NodePort ${(after as CachedService).spec?.ports?.[0]?.nodePort ?? '?'}`;
-      this.#recorder.event(ew, 'Normal', 'Created', `Created ${type.kind} ${name} ${detail}`);
-      return;
-    }
     const oldReplicas = (before as CachedDeployment).spec?.replicas;
     const newReplicas = (after as CachedDeployment).spec?.replicas;
     if (type === apps.deployments && oldReplicas !== newReplicas) {
@@ -209,8 +246,8 @@ export class ElasticWebReconciler implements Reconciler {
   }
 
   /** Warning events for Degraded states that persist without a failing write (see announceOnTransition). */
-  #announceTransitions(ew: ElasticWeb, status: ElasticWebStatus): void {
-    const before = ew.status?.conditions?.find((c) => c.type === 'Degraded');
+  #announceTransitions(shown: ElasticWebStatus, ew: ElasticWeb, status: ElasticWebStatus): void {
+    const before = shown.conditions?.find((c) => c.type === 'Degraded');
     const after = status.conditions?.find((c) => c.type === 'Degraded');
     if (
       after?.status === 'True' &&
@@ -221,18 +258,24 @@ export class ElasticWebReconciler implements Reconciler {
     }
   }
 
-  async #writeStatus(ew: ElasticWeb, status: ElasticWebStatus, log: Logger): Promise<void> {
+  /**
+   * A JSON merge patch of the status subresource: cheaper for the API server than an apply, and
+   * conditions are a whole list we compute, so replacing it is right. Fields that disappeared are
+   * set to null. The uid is a precondition, as for every write.
+   */
+  async #writeStatus(
+    ew: ElasticWeb,
+    before: ElasticWebStatus,
+    status: ElasticWebStatus,
+    log: Logger,
+  ): Promise<void> {
+    const removed = Object.keys(before).filter((k) => !(k in status));
+    const patch = {
+      metadata: { uid: ew.metadata.uid },
+      status: { ...Object.fromEntries(removed.map((k) => [k, null])), ...status },
+    };
     try {
-      await this.#client.applyStatus(
-        elasticWebType,
-        {
-          apiVersion,
-          kind,
-          metadata: { name: ew.metadata.name, namespace: ew.metadata.namespace, uid: ew.metadata.uid },
-          status,
-        },
-        fieldManager,
-      );
+      await this.#client.mergePatchStatus(elasticWebType, ew.metadata, patch, fieldManager);
       log.debug({ realQPS: status.realQPS, ready: status.ready }, 'status updated');
     } catch (err) {
       // Deleted (404) or replaced (uid conflict) meanwhile: the next event reconciles the new one.

@@ -5,8 +5,9 @@
  */
 
 import { Gauge } from 'prom-client';
-import { apiVersion, type ElasticWeb, kind } from '../../api/v1/elasticweb.ts';
-import type { Informer } from '../../runtime/cache/informer.ts';
+import { apiVersion, type ElasticWeb, type ElasticWebStatus, kind } from '../../api/v1/elasticweb.ts';
+import type { Informer, KubeObject } from '../../runtime/cache/informer.ts';
+import { RecentWrites } from '../../runtime/cache/recent-writes.ts';
 import { apps, core } from '../../runtime/client/resource-type.ts';
 import { Controller } from '../../runtime/controller/controller.ts';
 import type { Manager } from '../../runtime/manager/manager.ts';
@@ -42,7 +43,13 @@ export function setupElasticWebController(
       labelSelector: owned,
       transform: slimService,
     }),
+    recent: new RecentWrites<KubeObject | ElasticWebStatus>(),
   };
+  // Registered before the controller's handlers: by the time a reconcile runs, the cache is authoritative.
+  const keyed = (kind: string) => (o: KubeObject) => `${kind}/${o.metadata.namespace}/${o.metadata.name}`;
+  caches.elasticWebs.addHandler(caches.recent.forgetOnEvents(keyed('ElasticWeb')));
+  caches.deployments.addHandler(caches.recent.forgetOnEvents(keyed('Deployment')));
+  caches.services.addHandler(caches.recent.forgetOnEvents(keyed('Service')));
   const reconciler = new ElasticWebReconciler({ client: manager.client, caches, recorder: manager.recorder });
   const controller = new Controller({
     name: controllerName,

@@ -13,6 +13,7 @@ import { isApiError } from '../client/errors.ts';
 import type { KubeClient, WatchEvent } from '../client/kube-client.ts';
 import { keyOf, type ResourceType } from '../client/resource-type.ts';
 import type { Logger } from '../log/logger.ts';
+import { sleep } from '../sleep.ts';
 
 /** The least every cached object has. */
 export interface KubeObject {
@@ -255,18 +256,4 @@ export class Informer<T extends KubeObject> {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

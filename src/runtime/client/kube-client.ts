@@ -12,6 +12,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { sleep } from '../sleep.ts';
 import { ApiError, type StatusBody } from './errors.ts';
 import { type ObjectKey, type ResourceType, resourcePath } from './resource-type.ts';
 import type { RestConfig } from './rest-config.ts';
@@ -203,6 +204,20 @@ export class KubeClient {
     );
   }
 
+  /** JSON merge patch (RFC 7386) of the status subresource. */
+  async mergePatchStatus<T>(
+    type: ResourceType,
+    key: ObjectKey,
+    patch: unknown,
+    fieldManager: string,
+  ): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(type, key.namespace, key.name, 'status'), {
+      body: patch,
+      contentType: mergePatch,
+      query: { fieldManager },
+    });
+  }
+
   /** JSON merge patch (RFC 7386). */
   async mergePatch<T>(type: ResourceType, key: ObjectKey, patch: unknown, fieldManager: string): Promise<T> {
     return this.request<T>('PATCH', resourcePath(type, key.namespace, key.name), {
@@ -372,6 +387,7 @@ export class KubeClient {
         waitSeconds,
       );
       await sleep(waitSeconds * 1000, options.signal);
+      options.signal?.throwIfAborted();
     }
   }
 
@@ -492,18 +508,4 @@ function queryString(query: RequestOptions['query']): string {
   }
   const s = params.toString();
   return s ? `?${s}` : '';
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 }

@@ -3,6 +3,8 @@
  * free, in FIFO order. Used for the optional client-side request limit and the work queue's overall
  * retry limit, as client-go's BucketRateLimiter.
  */
+import { sleep } from '../sleep.ts';
+
 export class TokenBucket {
   readonly rate: number;
   readonly burst: number;
@@ -35,16 +37,7 @@ export class TokenBucket {
     signal?.throwIfAborted();
     const wait = this.reserve();
     if (wait <= 0) return;
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, wait);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    await sleep(wait, signal);
+    signal?.throwIfAborted();
   }
 }

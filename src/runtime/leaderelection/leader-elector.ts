@@ -13,6 +13,7 @@ import { ApiError, isApiError } from '../client/errors.ts';
 import type { KubeClient } from '../client/kube-client.ts';
 import { coordination } from '../client/resource-type.ts';
 import type { Logger } from '../log/logger.ts';
+import { sleep } from '../sleep.ts';
 
 export interface LeaderElectionOptions {
   client: KubeClient;
@@ -210,18 +211,4 @@ export class LeaderElector {
     this.#observed = lease;
     this.#observedAt = Date.now();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
