@@ -174,6 +174,40 @@ describe('WorkQueue: adding and taking keys', { timeout: 5000 }, () => {
   });
 });
 
+describe('WorkQueue: priorities', { timeout: 5000 }, () => {
+  test('low-priority keys are handed out only when no normal key is ready, FIFO within each', async (t) => {
+    const { queue } = fakeQueue(t);
+    queue.add('low-1', 'low');
+    queue.add('a');
+    queue.add('low-2', 'low');
+    queue.add('b');
+    assert.equal(queue.urgent, 2);
+    assert.equal(queue.length, 4);
+    assert.deepEqual(await drainReady(queue), ['a', 'b', 'low-1', 'low-2']);
+  });
+
+  test('a normal add promotes a waiting low-priority key; a low add never demotes', async (t) => {
+    const { queue } = fakeQueue(t);
+    queue.add('x', 'low');
+    queue.add('y', 'low');
+    queue.add('n');
+    queue.add('y');
+    queue.add('n', 'low');
+    assert.deepEqual(await drainReady(queue), ['n', 'y', 'x']);
+  });
+
+  test('a low add while the key is processed queues it again at low priority after done()', async (t) => {
+    const { queue } = fakeQueue(t);
+    queue.add('k');
+    const key = await queue.get();
+    assert.equal(key, 'k');
+    queue.add('k', 'low');
+    queue.add('other');
+    queue.done('k');
+    assert.deepEqual(await drainReady(queue), ['other', 'k']);
+  });
+});
+
 describe('WorkQueue: delays', { timeout: 5000 }, () => {
   test('addAfter() keeps a key out of the queue until its delay has passed', async (t) => {
     const { time, queue } = fakeQueue(t);

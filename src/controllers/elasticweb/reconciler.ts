@@ -48,6 +48,8 @@ interface ChildOutcome<T> {
   object: T | undefined;
   /** Set when this reconcile created it. */
   created?: boolean;
+  /** Set when this reconcile changed it. */
+  updated?: boolean;
   /** Why it could not be made to match the spec (goes into the Degraded condition). */
   problem?: Problem;
   /** The failure to retry with backoff. */
@@ -73,6 +75,8 @@ export class ElasticWebReconciler implements Reconciler {
   readonly #caches: ElasticWebCaches;
   readonly #recorder: EventRecorder;
   readonly #now: () => Date;
+  /** Normal events of a pass that deferred its report, sent with that report. By ElasticWeb key. */
+  readonly #pendingEvents = new Map<string, { ew: ElasticWeb; reason: string; message: string }[]>();
 
   constructor(options: ElasticWebReconcilerOptions) {
     this.#client = options.client;
@@ -86,7 +90,10 @@ export class ElasticWebReconciler implements Reconciler {
     const ew = this.#caches.elasticWebs.get(key);
     // Gone or going: its Deployment and Service carry owner references, so the garbage collector
     // removes them; nothing to do here, and no finalizer is needed.
-    if (!ew || ew.metadata.deletionTimestamp) return undefined;
+    if (!ew || ew.metadata.deletionTimestamp) {
+      this.#pendingEvents.delete(key);
+      return undefined;
+    }
 
     const plan = replicaPlan(ew.spec);
     const [deployment, service] = await Promise.all([
@@ -107,6 +114,13 @@ export class ElasticWebReconciler implements Reconciler {
       deployment.created ? deployment.object : undefined,
       service.created ? service.object : undefined,
     );
+    const error = deployment.error ?? service.error;
+    // The world changed in this pass: report it (status, events) in a later, low-priority pass, so
+    // that in a burst every Deployment and Service is made before the bookkeeping. The later pass
+    // finds nothing to write but the status.
+    const wrote = deployment.created || deployment.updated || service.created || service.updated;
+    if (wrote && !error) return { deferred: true };
+
     const problem = deployment.problem ?? service.problem;
     const status = computeStatus({
       ew,
@@ -124,8 +138,8 @@ export class ElasticWebReconciler implements Reconciler {
       await this.#writeStatus(ew, shown, status, log);
       this.#caches.recent.remember(statusKey, status);
     }
+    this.#flushEvents(key);
 
-    const error = deployment.error ?? service.error;
     if (error) throw error;
     const recheck = Math.min(deployment.recheckAfterMs ?? Infinity, service.recheckAfterMs ?? Infinity);
     return Number.isFinite(recheck) ? { requeueAfterMs: recheck } : undefined;
@@ -188,7 +202,7 @@ export class ElasticWebReconciler implements Reconciler {
       recent.remember(recentKey, applied);
       this.#announceUpdate(ew, type, live, applied, drift);
       log.info({ kind: type.kind, drift }, 'updated');
-      return { object: applied };
+      return { object: applied, updated: true };
     } catch (err) {
       if (isApiError(err) && err.conflict && /uid/i.test(err.serverMessage)) {
         // Deleted or replaced since we looked: look again soon, quietly.
@@ -221,7 +235,22 @@ export class ElasticWebReconciler implements Reconciler {
       deployment && `Deployment ${deployment.metadata.name} with ${deployment.spec?.replicas ?? 0} replicas`,
       service && `Service ${service.metadata.name} on NodePort ${service.spec?.ports?.[0]?.nodePort ?? '?'}`,
     ].filter(Boolean);
-    if (parts.length > 0) this.#recorder.event(ew, 'Normal', 'Created', `Created ${parts.join(' and ')}`);
+    if (parts.length > 0) this.#announce(ew, 'Created', `Created ${parts.join(' and ')}`);
+  }
+
+  /** Queues a Normal event for the pass that reports this ElasticWeb's status. */
+  #announce(ew: ElasticWeb, reason: string, message: string): void {
+    const key = `${ew.metadata.namespace}/${ew.metadata.name}`;
+    const pending = this.#pendingEvents.get(key) ?? [];
+    pending.push({ ew, reason, message });
+    this.#pendingEvents.set(key, pending);
+  }
+
+  #flushEvents(key: string): void {
+    for (const { ew, reason, message } of this.#pendingEvents.get(key) ?? []) {
+      this.#recorder.event(ew, 'Normal', reason, message);
+    }
+    this.#pendingEvents.delete(key);
   }
 
   #announceUpdate(ew: ElasticWeb, type: ResourceType, before: KubeObject, after: KubeObject, drift: string) {
@@ -229,20 +258,14 @@ export class ElasticWebReconciler implements Reconciler {
     const oldReplicas = (before as CachedDeployment).spec?.replicas;
     const newReplicas = (after as CachedDeployment).spec?.replicas;
     if (type === apps.deployments && oldReplicas !== newReplicas) {
-      this.#recorder.event(
+      this.#announce(
         ew,
-        'Normal',
         'Scaled',
         `Scaled Deployment ${name} from ${oldReplicas ?? 0} to ${newReplicas} replicas (totalQPS ${ew.spec.totalQPS ?? 0}, ${ew.spec.singlePodsQPS} QPS per pod)`,
       );
       return;
     }
-    this.#recorder.event(
-      ew,
-      'Normal',
-      'Updated',
-      `Updated ${type.kind} ${name}: ${drift} differed from the spec`,
-    );
+    this.#announce(ew, 'Updated', `Updated ${type.kind} ${name}: ${drift} differed from the spec`);
   }
 
   /** Warning events for Degraded states that persist without a failing write (see announceOnTransition). */

@@ -4,13 +4,13 @@
  * labelled as its own, so it never holds every Deployment and Service of the cluster.
  */
 
-import { Gauge } from 'prom-client';
 import { apiVersion, type ElasticWeb, type ElasticWebStatus, kind } from '../../api/v1/elasticweb.ts';
 import type { Informer, KubeObject } from '../../runtime/cache/informer.ts';
 import { RecentWrites } from '../../runtime/cache/recent-writes.ts';
 import { apps, core } from '../../runtime/client/resource-type.ts';
 import { Controller } from '../../runtime/controller/controller.ts';
 import type { Manager } from '../../runtime/manager/manager.ts';
+import { renderGauge } from '../../runtime/metrics/text-gauge.ts';
 import {
   BucketRateLimiter,
   ItemExponentialFailureRateLimiter,
@@ -74,32 +74,26 @@ export function setupElasticWebController(
 }
 
 /**
- * elasticweb_desired_qps and elasticweb_real_qps per ElasticWeb, read from the cache when scraped
+ * elasticweb_desired_qps and elasticweb_real_qps per ElasticWeb, rendered from the cache when scraped
  * (so a deleted ElasticWeb's series disappears with it).
  */
 function registerQpsGauges(manager: Manager, elasticWebs: Informer<ElasticWeb>): void {
-  const each = (gauge: Gauge<'namespace' | 'name'>, value: (ew: ElasticWeb) => number) => {
-    gauge.reset();
-    for (const ew of elasticWebs.list()) {
-      gauge.set({ namespace: ew.metadata.namespace, name: ew.metadata.name }, value(ew));
-    }
-  };
-  new Gauge({
-    name: 'elasticweb_desired_qps',
-    help: 'QPS each ElasticWeb asks for (spec.totalQPS).',
-    labelNames: ['namespace', 'name'] as const,
-    registers: [manager.metrics.registry],
-    collect() {
-      each(this, (ew) => ew.spec.totalQPS ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'elasticweb_real_qps',
-    help: 'QPS each ElasticWeb really serves now (status.realQPS: Ready pods x singlePodsQPS).',
-    labelNames: ['namespace', 'name'] as const,
-    registers: [manager.metrics.registry],
-    collect() {
-      each(this, (ew) => ew.status?.realQPS ?? 0);
-    },
-  });
+  const labels = (ew: ElasticWeb) => ({ namespace: ew.metadata.namespace, name: ew.metadata.name });
+  manager.metrics.addTextSource(
+    () =>
+      renderGauge(
+        'elasticweb_desired_qps',
+        'QPS each ElasticWeb asks for (spec.totalQPS).',
+        elasticWebs.list(),
+        labels,
+        (ew) => ew.spec.totalQPS ?? 0,
+      ) +
+      renderGauge(
+        'elasticweb_real_qps',
+        'QPS each ElasticWeb really serves now (status.realQPS: Ready pods x singlePodsQPS).',
+        elasticWebs.list(),
+        labels,
+        (ew) => ew.status?.realQPS ?? 0,
+      ),
+  );
 }

@@ -193,16 +193,16 @@ export class Informer<T extends KubeObject> {
 
   /** Lists everything, replaces the store, and tells handlers what differs from before. */
   async #relist(signal: AbortSignal): Promise<string> {
-    const list = await this.#options.client.list<T>(this.type, {
+    const list = await this.#options.client.listTransformed<T, T>(this.type, {
       namespace: this.#options.namespace,
       labelSelector: this.#options.labelSelector,
       signal,
+      transform: this.#options.transform ?? ((o: T) => o),
     });
     this.#healthy();
     this.#relists++;
-    const transform = this.#options.transform ?? ((o: T) => o);
     const fresh = new Map<string, T>();
-    for (const item of list.items) fresh.set(keyOf(item.metadata), transform(item));
+    for (const item of list.items) fresh.set(keyOf(item.metadata), item);
     const old = new Map(this.#store);
     this.#store.clear();
     for (const [key, obj] of fresh) {

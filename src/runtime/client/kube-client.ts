@@ -64,6 +64,11 @@ export interface ListOptions {
   signal?: AbortSignal;
 }
 
+export interface ListTransformOptions<T, R> extends ListOptions {
+  /** Applied to each item as its page arrives, so full objects never pile up across pages. */
+  transform: (item: T) => R;
+}
+
 export interface List<T> {
   items: T[];
   resourceVersion: string;
@@ -143,7 +148,15 @@ export class KubeClient {
 
   /** Lists every page (limit/continue) and returns all items with the list's resourceVersion. */
   async list<T>(type: ResourceType, options: ListOptions = {}): Promise<List<T>> {
-    const items: T[] = [];
+    return this.listTransformed<T, T>(type, { ...options, transform: (item) => item });
+  }
+
+  /**
+   * Lists every page, transforming each item as its page arrives: with thousands of objects, only
+   * one page of full objects is alive at a time, not the whole list.
+   */
+  async listTransformed<T, R>(type: ResourceType, options: ListTransformOptions<T, R>): Promise<List<R>> {
+    const items: R[] = [];
     let continueToken: string | undefined;
     let resourceVersion = '';
     do {
@@ -160,7 +173,7 @@ export class KubeClient {
           continue: continueToken,
         },
       });
-      for (const item of page.items) items.push(item);
+      for (const item of page.items) items.push(options.transform(item));
       resourceVersion = page.metadata.resourceVersion;
       continueToken = page.metadata.continue || undefined;
     } while (continueToken);

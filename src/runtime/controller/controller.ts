@@ -23,6 +23,11 @@ export interface Request {
 export interface Result {
   /** Reconcile again after this many milliseconds (the key's failure history is reset). */
   requeueAfterMs?: number;
+  /**
+   * Reconcile again once no urgent work is waiting (low priority): for what can wait behind other
+   * objects' changes, such as reporting status after this reconcile changed the world.
+   */
+  deferred?: boolean;
   /** Reconcile again soon, with backoff, without counting it as an error. */
   requeue?: boolean;
 }
@@ -105,6 +110,8 @@ export class Controller {
    * Informer handler for an owned kind (Owns): every event enqueues the object's controller owner if
    * it is of `ownerApiVersion`'s group and `ownerKind`, as controller-runtime's EnqueueRequestForOwner
    * with OnlyControllerOwner. On update, both the old and the new owner are enqueued.
+   * At low priority: what owned objects report (mostly the echo of our own writes, or pods turning
+   * Ready) waits behind changes users asked for.
    */
   ownedBy<T extends KubeObject>(ownerApiVersion: string, ownerKind: string): InformerHandler<T> {
     const group = groupOf(ownerApiVersion);
@@ -112,8 +119,9 @@ export class Controller {
       const owner = obj.metadata.ownerReferences?.find(
         (ref) => ref.controller && ref.kind === ownerKind && groupOf(ref.apiVersion) === group,
       );
-      if (owner && obj.metadata.namespace)
-        this.queue.add(keyOf({ namespace: obj.metadata.namespace, name: owner.name }));
+      if (owner && obj.metadata.namespace) {
+        this.queue.add(keyOf({ namespace: obj.metadata.namespace, name: owner.name }), 'low');
+      }
     };
     return {
       onAdd: enqueueOwner,
@@ -185,6 +193,10 @@ export class Controller {
         this.queue.forget(key);
         this.queue.addAfter(key, result.requeueAfterMs);
         outcome = 'requeue_after';
+      } else if (result?.deferred) {
+        this.queue.forget(key);
+        this.queue.add(key, 'low');
+        outcome = 'requeue';
       } else if (result?.requeue) {
         this.queue.addRateLimited(key);
         outcome = 'requeue';

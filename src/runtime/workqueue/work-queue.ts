@@ -6,7 +6,10 @@
  *  - addAfter() delays a key (requeue-after); a key already waiting keeps the earlier time;
  *  - addRateLimited() delays a failed key by its rate limiter (per-key exponential backoff).
  *
- * FIFO order; get() waits for a key; shutDown() wakes every waiting worker with `undefined`.
+ * Two priorities, as controller-runtime's priority queue has: a key added with `low` priority is
+ * handed out only when no normal key is ready (adding it again at normal priority promotes it).
+ * Within a priority, FIFO order. get() waits for a key; shutDown() wakes every waiting worker with
+ * `undefined`.
  */
 import { MinHeap } from './min-heap.ts';
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiters.ts';
@@ -23,6 +26,8 @@ export interface QueueObserver {
   retry?(): void;
 }
 
+export type Priority = 'normal' | 'low';
+
 export interface WorkQueueOptions {
   rateLimiter?: RateLimiter;
   observer?: QueueObserver;
@@ -34,11 +39,13 @@ export class WorkQueue {
   readonly #observer: QueueObserver;
   readonly #now: () => number;
 
-  /** Keys ready for a worker, in order; `#head` avoids O(n) shifts. */
-  #queue: string[] = [];
-  #head = 0;
+  /** Keys ready for a worker, one ordered set per priority (a Set keeps insertion order). */
+  readonly #ready = new Set<string>();
+  readonly #readyLow = new Set<string>();
   /** Keys that need processing: queued, or re-added while being processed. */
   readonly #dirty = new Set<string>();
+  /** The dirty keys whose pending run is low priority. */
+  readonly #low = new Set<string>();
   readonly #processing = new Map<string, number>();
   readonly #addedAt = new Map<string, number>();
   readonly #waiters: ((key: string | undefined) => void)[] = [];
@@ -60,7 +67,12 @@ export class WorkQueue {
 
   /** Keys ready now (not counting delayed ones or those being processed). */
   get length(): number {
-    return this.#queue.length - this.#head;
+    return this.#ready.size + this.#readyLow.size;
+  }
+
+  /** Keys ready now at normal priority. */
+  get urgent(): number {
+    return this.#ready.size;
   }
 
   get processing(): number {
@@ -75,12 +87,16 @@ export class WorkQueue {
     return this.#shuttingDown;
   }
 
-  add(key: string): void {
+  add(key: string, priority: Priority = 'normal'): void {
     if (this.#shuttingDown) return;
-    // Counted only when new, as client-go counts workqueue_adds_total: coalesced adds are not adds.
-    if (this.#dirty.has(key)) return;
+    if (this.#dirty.has(key)) {
+      // Already pending; a normal add lifts a low-priority key to the normal lane.
+      if (priority === 'normal' && this.#low.delete(key) && this.#readyLow.delete(key)) this.#ready.add(key);
+      return; // Counted only when new, as client-go counts workqueue_adds_total.
+    }
     this.#observer.add?.();
     this.#dirty.add(key);
+    if (priority === 'low') this.#low.add(key);
     this.#addedAt.set(key, this.#now());
     if (this.#processing.has(key)) return; // queued again by done()
     this.#push(key);
@@ -183,23 +199,18 @@ export class WorkQueue {
   }
 
   #push(key: string): void {
+    (this.#low.has(key) ? this.#readyLow : this.#ready).add(key);
     const waiter = this.#waiters.shift();
-    if (waiter) {
-      this.#queue.push(key);
-      waiter(this.#take());
-      return;
-    }
-    this.#queue.push(key);
-    this.#observer.depth?.(this.length);
+    if (waiter) waiter(this.#take());
+    else this.#observer.depth?.(this.length);
   }
 
   #take(): string {
-    const key = this.#queue[this.#head++] as string;
-    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
+    const lane = this.#ready.size > 0 ? this.#ready : this.#readyLow;
+    const key = lane.values().next().value as string;
+    lane.delete(key);
     this.#dirty.delete(key);
+    this.#low.delete(key);
     const now = this.#now();
     this.#processing.set(key, now);
     const added = this.#addedAt.get(key);
