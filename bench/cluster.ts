@@ -1,0 +1,143 @@
+/**
+ * One fresh api-mode cluster per measured run (etcd + kube-apiserver, ~3 s to start), with the CRD,
+ * and a ServiceAccount identity per client so the audit log attributes every request to who made it.
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalCluster } from '../hack/cluster/local-cluster.ts';
+import { elasticWebCrd } from '../src/api/v1/crd.ts';
+import { forEachLimit, Kube, sleep } from './kube.ts';
+
+export interface BenchCluster {
+  cluster: LocalCluster;
+  /** The admin client (system:masters): setup writes and the watcher. */
+  admin: Kube;
+  /** Closes the admin client, stops every cluster process and removes its folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The default NodePort range holds 2,768 ports; every ElasticWeb gets a NodePort Service, so 10,000
+ * of them need a wider range. In api mode nothing binds NodePorts, so the range is bookkeeping only.
+ * Both operators and the raw client run against the same flags.
+ */
+const apiServerArgs = ['--service-node-port-range=20000-32767'];
+
+/** Temporary folders of this process (etcd data copies), removed on exit whatever happens. */
+const scratch = new Set<string>();
+process.on('exit', () => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+export function scratchDir(purpose: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `elasticweb-bench-${purpose}-`));
+  scratch.add(dir);
+  return dir;
+}
+
+export function removeScratch(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  scratch.delete(dir);
+}
+
+/**
+ * A fresh cluster; with `etcdData`, its etcd starts on a private copy of that data (saved by
+ * saveEtcdData), so every run begins from the same objects without writing them again.
+ */
+export async function startCluster(options: { auditLog: boolean; etcdData?: string }): Promise<BenchCluster> {
+  let copy: string | undefined;
+  if (options.etcdData) {
+    copy = scratchDir('etcd');
+    cpSync(options.etcdData, copy, { recursive: true });
+  }
+  const cluster = await LocalCluster.start({
+    mode: 'api',
+    auditLog: options.auditLog,
+    apiServerArgs,
+    // Appended after the cluster's own flags, so it wins over the cluster folder's etcd-data.
+    etcdArgs: copy ? [`--data-dir=${copy}`] : [],
+  });
+  const { pem } = cluster.pki;
+  const admin = new Kube(cluster.server, { ca: pem.ca, cert: pem.adminCert, key: pem.adminKey });
+  const crd = elasticWebCrd();
+  await admin.must('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd, [201, 409]);
+  for (let i = 0; ; i++) {
+    if ((await admin.request('GET', '/apis/elasticweb.example.com/v1/elasticwebs?limit=1')).status === 200)
+      break;
+    if (i > 300) throw new Error('the ElasticWeb CRD is not served after 30 s');
+    await sleep(100);
+  }
+  return {
+    cluster,
+    admin,
+    stop: async () => {
+      await admin.close();
+      await cluster.stop();
+      if (copy) removeScratch(copy);
+    },
+  };
+}
+
+/** Stops the API server and etcd cleanly, then copies etcd's data to a new scratch folder (returned). */
+export async function saveEtcdData(bc: BenchCluster): Promise<string> {
+  await bc.cluster.process('kube-apiserver').stop(10_000);
+  await bc.cluster.process('etcd').stop(10_000);
+  const dest = scratchDir('snapshot');
+  cpSync(join(bc.cluster.dir, 'etcd-data'), dest, { recursive: true });
+  return dest;
+}
+
+/** The audit log's user name for ServiceAccount `bench-system/<name>`. */
+export const auditUser = (name: string) => `system:serviceaccount:bench-system:${name}`;
+
+/**
+ * ServiceAccount bench-system/<name>, bound to cluster-admin: both operators get the same rights, so
+ * RBAC evaluation costs the same. Returns a kubeconfig path and the bearer token.
+ */
+export async function identity(
+  bc: BenchCluster,
+  name: string,
+): Promise<{ kubeconfig: string; token: string }> {
+  await bc.admin.must(
+    'POST',
+    '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+    {
+      metadata: { name: `bench-${name}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: 'bench-system' }],
+    },
+    [201, 409],
+  );
+  const kubeconfig = await bc.cluster.writeServiceAccountKubeconfig('bench-system', name);
+  const token = await bc.cluster.tokenFor('bench-system', name, 7200);
+  return { kubeconfig, token };
+}
+
+export async function createNamespaces(admin: Kube, names: string[]): Promise<void> {
+  await forEachLimit(names, 10, async (name) => {
+    await admin.must('POST', '/api/v1/namespaces', { metadata: { name } }, [201, 409]);
+  });
+}
+
+/** singlePodsQPS 100 and totalQPS 300: 3 replicas. No `port`: the server assigns a free NodePort. */
+export const singlePodsQPS = 100;
+export const initialTotalQPS = 300;
+export const replicasFor = (totalQPS: number) => Math.ceil(totalQPS / singlePodsQPS);
+
+export function elasticWeb(ns: string, name: string, totalQPS = initialTotalQPS) {
+  return {
+    apiVersion: 'elasticweb.example.com/v1',
+    kind: 'ElasticWeb',
+    metadata: { name, namespace: ns },
+    spec: { image: 'nginx:1.27', singlePodsQPS, totalQPS },
+  };
+}
+
+/** `count` ElasticWeb keys spread over `namespaces` namespaces named `<prefix>-<i>`. */
+export function keysFor(prefix: string, namespaces: number, count: number): { ns: string; name: string }[] {
+  return Array.from({ length: count }, (_, i) => ({
+    ns: `${prefix}-${i % namespaces}`,
+    name: `web-${String(i).padStart(5, '0')}`,
+  }));
+}
