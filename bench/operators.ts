@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../hack/cluster/ports.ts';
+import { imageEntrypoint } from '../hack/entrypoint.ts';
 import { sleep } from './kube.ts';
 
 export type OperatorName = 'ts' | 'go';
@@ -24,7 +25,8 @@ export type OperatorName = 'ts' | 'go';
 const root = new URL('..', import.meta.url).pathname;
 const goDir = join(root, 'bench/baseline-go');
 const goBinary = join(goDir, 'bin/manager');
-const tsEntry = join(root, 'src/cmd/elasticweb-operator.ts');
+// Ours runs as the image runs it: the built JavaScript with the image's node flags.
+const tsEntry = imageEntrypoint();
 const reaper = join(root, 'hack/cluster/reaper.sh');
 
 /** Every operator still running, killed on exit whatever the reason. */
@@ -45,6 +47,14 @@ function newestGoSource(dir: string): number {
     }
   }
   return newest;
+}
+
+/** Builds our dist/ (npm run build): the JavaScript the image runs. */
+export function buildOurs(log: (m: string) => void): void {
+  log('building our operator (npm run build -> dist/)...');
+  execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
 }
 
 /** Builds bench/baseline-go/bin/manager when it is missing or older than its sources. */
@@ -106,7 +116,10 @@ export class Operator {
       `--health-probe-bind-address=127.0.0.1:${healthPort}`,
     ];
     // Both at their defaults otherwise: 5 concurrent reconciles, info-level logs.
-    const [program, args] = name === 'ts' ? [process.execPath, [tsEntry, ...common]] : [goBinary, common];
+    const [program, args] =
+      name === 'ts'
+        ? [process.execPath, [...tsEntry.nodeArgs, join(root, tsEntry.script), ...common]]
+        : [goBinary, common];
     const out = openSync(logFile, 'a');
     const startedAt = Date.now();
     // Its own process group, so the reaper can kill it if the bench itself is killed outright.

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureBinaries } from '../hack/cluster/binaries.ts';
 import { removeScratch } from './cluster.ts';
-import { ensureGoBuilt, type OperatorName } from './operators.ts';
+import { buildOurs, ensureGoBuilt, type OperatorName } from './operators.ts';
 import { type Meta, type Runs, writeReport } from './report.ts';
 import { runBurst } from './scenarios/burst.ts';
 import { runRawLimit } from './scenarios/raw-limit.ts';
@@ -57,6 +57,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<void> {
   log(`${quick ? 'quick' : 'full'} run: ${JSON.stringify(config)}`);
+  buildOurs(log);
   ensureGoBuilt(log);
   const binaries = await ensureBinaries();
 

@@ -14,6 +14,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { imageEntrypoint, sourceOf } from './entrypoint.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const run = promisify(execFile);
@@ -58,9 +59,15 @@ async function main(): Promise<void> {
   await kubectl(kubeconfig, 'wait', '--for=condition=Established', 'crd/elasticwebs.elasticweb.example.com');
 
   say('Starting the operator (its logs follow)');
+  const entry = imageEntrypoint();
   const operator: ChildProcess = spawn(
     process.execPath,
-    [join(root, 'src/cmd/elasticweb-operator.ts'), `--kubeconfig=${kubeconfig}`, '--log-format=text'],
+    [
+      ...entry.nodeArgs,
+      join(root, sourceOf(entry.script)),
+      `--kubeconfig=${kubeconfig}`,
+      '--log-format=text',
+    ],
     { stdio: 'inherit' },
   );
   const stop = () => operator.kill('SIGTERM');

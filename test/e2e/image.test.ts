@@ -2,7 +2,8 @@
  * The container image, as far as it can be checked without a Docker engine: the Dockerfile follows
  * the conventions (multi-stage, production dependencies only, Node 24, UID 65532, the operator as
  * entry point), every file it copies exists and passes .dockerignore, and the entry point starts
- * from a copy of exactly what the image would hold: src/, package files and production dependencies.
+ * from a copy of exactly what the image would hold: the built dist/, the package file and the
+ * production dependencies.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { imageEntrypoint, sourceOf } from '../../hack/entrypoint.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
@@ -24,14 +26,24 @@ const instructions = dockerfile
 describe('Dockerfile', () => {
   test('is multi-stage on Node 24, installs production dependencies only, runs as 65532', () => {
     const froms = instructions.filter((l) => l.startsWith('FROM '));
-    assert.equal(froms.length, 2);
-    assert.match(froms[0] ?? '', /^FROM node:24[^ ]* AS deps$/);
-    assert.match(froms[1] ?? '', /^FROM gcr\.io\/distroless\/nodejs24-debian\d+:nonroot$/);
+    assert.equal(froms.length, 3);
+    assert.match(froms[0] ?? '', /^FROM node:24[^ ]* AS build$/);
+    assert.match(froms[1] ?? '', /^FROM node:24[^ ]* AS deps$/);
+    assert.match(froms[2] ?? '', /^FROM gcr\.io\/distroless\/nodejs24-debian\d+:nonroot$/);
     assert.ok(instructions.some((l) => /^RUN npm ci .*--omit=dev/.test(l)));
+    assert.ok(instructions.includes('RUN npm run build'));
     assert.ok(instructions.includes('USER 65532:65532'));
-    assert.ok(
-      instructions.some((l) => l.startsWith('ENTRYPOINT') && l.includes('src/cmd/elasticweb-operator.ts')),
-    );
+    const entry = imageEntrypoint();
+    assert.equal(entry.script, 'dist/cmd/elasticweb-operator.js');
+    assert.deepEqual(entry.nodeArgs, ['--max-semi-space-size=2']);
+  });
+
+  test('npm start runs the sources with the same node flags as the image', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    const entry = imageEntrypoint();
+    assert.equal(pkg.scripts.start, `node ${[...entry.nodeArgs, sourceOf(entry.script)].join(' ')}`);
   });
 
   test('every file it copies exists and is not excluded by .dockerignore', () => {
@@ -54,9 +66,14 @@ describe('the entry point with production dependencies alone', () => {
   let image: string;
   before(async () => {
     image = mkdtempSync(join(tmpdir(), 'elasticweb-image-'));
-    for (const path of ['package.json', 'package-lock.json', 'src']) {
-      cpSync(join(root, path), join(image, path), { recursive: true });
-    }
+    // What the build stage makes: npm run build, into the image's dist/.
+    await run(join(root, 'node_modules/.bin/tsc'), [
+      '-p',
+      join(root, 'tsconfig.build.json'),
+      '--outDir',
+      join(image, 'dist'),
+    ]);
+    cpSync(join(root, 'package.json'), join(image, 'package.json'));
     // What `npm ci --omit=dev` would install: npm lists the production dependency tree.
     const { stdout } = await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root });
     const dirs = stdout
@@ -72,8 +89,9 @@ describe('the entry point with production dependencies alone', () => {
   });
   after(() => rmSync(image, { recursive: true, force: true }));
 
+  const entry = imageEntrypoint();
   const start = (...args: string[]) =>
-    run(process.execPath, [join(image, 'src/cmd/elasticweb-operator.ts'), ...args], {
+    run(process.execPath, [...entry.nodeArgs, join(image, entry.script), ...args], {
       cwd: image,
       env: { PATH: process.env.PATH, HOME: image },
     }).then(
@@ -123,10 +141,10 @@ describe('the entry point with production dependencies alone', () => {
         'current-context': 'x',
       }),
     );
-    const probe = join(image, 'probe.ts');
+    const probe = join(image, 'probe.mjs');
     writeFileSync(
       probe,
-      `import { loadRestConfig } from './src/runtime/client/rest-config.ts';
+      `import { loadRestConfig } from './dist/runtime/client/rest-config.js';
 const c = await loadRestConfig(${JSON.stringify(kubeconfig)});
 console.log(c.source, await c.authorization());`,
     );

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { freePort } from '../../hack/cluster/ports.ts';
+import { imageEntrypoint } from '../../hack/entrypoint.ts';
 
 const entryPoint = new URL('../../src/cmd/elasticweb-operator.ts', import.meta.url).pathname;
 
@@ -34,7 +35,10 @@ export class OperatorProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  /** `nodeArgs` go to node itself (for example --inspect=127.0.0.1:0), before the entry point. */
+  /**
+   * Starts the sources with the image's node flags (see hack/entrypoint.ts); `nodeArgs` add more
+   * (for example --inspect=127.0.0.1:0).
+   */
   static async start(
     kubeconfig: string,
     extraArgs: string[] = [],
@@ -45,6 +49,7 @@ export class OperatorProcess {
     const child = spawn(
       process.execPath,
       [
+        ...imageEntrypoint().nodeArgs,
         ...nodeArgs,
         entryPoint,
         `--kubeconfig=${kubeconfig}`,
