@@ -19,10 +19,12 @@ import { runRawLimit } from './scenarios/raw-limit.ts';
 import { prepareScale, runScale } from './scenarios/scale.ts';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, runs: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, runs: { type: 'string' }, only: { type: 'string' } },
   strict: true,
 });
 const quick = values.quick === true;
+/** --only=burst,scale,raw runs some scenarios (for working on one); its report goes to results/partial. */
+const only = new Set((values.only ?? 'burst,scale,raw').split(','));
 const config = {
   runs: Number(values.runs ?? (quick ? 2 : 3)),
   burstObjects: quick ? 200 : 1000,
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
 
   log(`preparing the ${config.bigObjects}-object state once per operator`);
   const etcdData = {} as Record<OperatorName, string>;
-  for (const op of ops) etcdData[op] = await prepareScale(op, scaleCfg, log);
+  if (only.has('scale')) for (const op of ops) etcdData[op] = await prepareScale(op, scaleCfg, log);
 
   // A failed run is reported and left out; the others still count.
   const failures: string[] = [];
@@ -94,23 +96,23 @@ async function main(): Promise<void> {
   };
   for (let run = 1; run <= config.runs; run++) {
     const r = `run ${run}/${config.runs}`;
-    for (const op of ops) {
+    for (const op of ops.filter(() => only.has('burst'))) {
       await attempt(`${r}: burst, updates, idle — ${label[op]}`, runs.burst[op], () =>
         runBurst(op, burstCfg, log),
       );
     }
-    for (const op of ops) {
+    for (const op of ops.filter(() => only.has('scale'))) {
       await attempt(`${r}: restart and memory at ${config.bigObjects} — ${label[op]}`, runs.scale[op], () =>
         runScale(op, scaleCfg, etcdData[op], log),
       );
     }
-    for (const pattern of ops) {
+    for (const pattern of ops.filter(() => only.has('raw'))) {
       await attempt(`${r}: raw limit — ${label[pattern]} writes`, runs.raw[pattern], () =>
         runRawLimit({ objects: config.burstObjects, namespaces: config.burstNamespaces, pattern }, log),
       );
     }
   }
-  for (const op of ops) removeScratch(etcdData[op]);
+  for (const op of ops) if (etcdData[op]) removeScratch(etcdData[op]);
 
   const meta: Meta = {
     mode: quick ? 'quick' : 'full',
@@ -130,7 +132,8 @@ async function main(): Promise<void> {
     failures,
   };
   // Quick runs check the harness; they must not overwrite the reference results.
-  const outDir = join(root, quick ? 'bench/results/quick' : 'bench/results');
+  const partial = values.only !== undefined;
+  const outDir = join(root, partial ? 'bench/results/partial' : quick ? 'bench/results/quick' : 'bench/results');
   writeReport(runs, meta, outDir);
   log(`done in ${(meta.durationSeconds / 60).toFixed(1)} min: ${outDir}/latest.md, latest.json, burst.svg`);
   if (failures.length > 0) throw new Error(`${failures.length} run(s) failed:\n${failures.join('\n')}`);

@@ -208,6 +208,54 @@ describe('WorkQueue: priorities', { timeout: 5000 }, () => {
   });
 });
 
+describe('WorkQueue: low priority waits for a quiet spell', { timeout: 5000 }, () => {
+  function quietQueue(t: TestContext) {
+    const time = new FakeTime(t.mock.timers);
+    const queue = new WorkQueue({
+      now: time.now,
+      rateLimiter: new ItemExponentialFailureRateLimiter(5, 1000),
+      lowPriorityQuietMs: 100,
+      lowPriorityMaxWaitMs: 1000,
+    });
+    return { time, queue };
+  }
+
+  test('a low key waits until no normal key has come for the quiet time', async (t) => {
+    const { time, queue } = quietQueue(t);
+    queue.add('urgent');
+    queue.add('report', 'low');
+    assert.equal(await queue.get(), 'urgent');
+    queue.done('urgent');
+    const next = queue.get();
+    time.advance(50);
+    assert.equal(await settled(next), false, 'still within the quiet time');
+    queue.add('urgent-2');
+    assert.equal(await next, 'urgent-2', 'a normal key goes first');
+    queue.done('urgent-2');
+    const report = queue.get();
+    time.advance(99);
+    assert.equal(await settled(report), false);
+    time.advance(2);
+    assert.equal(await report, 'report');
+  });
+
+  test('a steady stream of normal keys cannot hold a low key back past the maximum wait', async (t) => {
+    const { time, queue } = quietQueue(t);
+    queue.add('report', 'low');
+    const taken: string[] = [];
+    for (let ms = 0; ms < 1100 && !taken.includes('report'); ms += 20) {
+      queue.add(`u${ms}`);
+      const key = (await queue.get()) as string;
+      taken.push(key);
+      queue.done(key);
+      time.advance(20);
+    }
+    assert.ok(taken.includes('report'), 'the report went out within the maximum wait');
+    const at = taken.indexOf('report');
+    assert.ok(at >= 45 && at <= 55, `after about 1000 ms of normal keys (position ${at})`);
+  });
+});
+
 describe('WorkQueue: delays', { timeout: 5000 }, () => {
   test('addAfter() keeps a key out of the queue until its delay has passed', async (t) => {
     const { time, queue } = fakeQueue(t);

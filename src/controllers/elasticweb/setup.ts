@@ -60,6 +60,9 @@ export function setupElasticWebController(
     // client-go's default lets a failing key wait up to 16 minutes. What fails here (a NodePort
     // held by another Service, a quota) is usually fixed by someone else, with no event to tell us,
     // so a retry never waits more than 30 s.
+    // Reports (status, events) wait until changes have stopped arriving for 200 ms (at most 10 s):
+    // when a thousand ElasticWebs arrive at once, their Deployments and Services come first.
+    lowPriorityQuietMs: 200,
     rateLimiter: new MaxOfRateLimiter(
       new ItemExponentialFailureRateLimiter(5, 30_000),
       new BucketRateLimiter(10, 100),

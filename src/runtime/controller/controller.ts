@@ -15,6 +15,10 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { RateLimiter } from '../workqueue/rate-limiters.ts';
 import { WorkQueue } from '../workqueue/work-queue.ts';
 
+function generationOf(obj: KubeObject): number | undefined {
+  return (obj.metadata as { generation?: number }).generation;
+}
+
 export interface Request {
   namespace: string;
   name: string;
@@ -51,6 +55,8 @@ export interface ControllerOptions {
   log: Logger;
   metrics: Metrics;
   rateLimiter?: RateLimiter;
+  /** See WorkQueueOptions: how long low-priority work waits for a quiet spell (default 0). */
+  lowPriorityQuietMs?: number;
 }
 
 export class Controller {
@@ -73,6 +79,7 @@ export class Controller {
     this.queue = new WorkQueue({
       rateLimiter: options.rateLimiter,
       observer: options.metrics.queueObserver(options.name),
+      lowPriorityQuietMs: options.lowPriorityQuietMs,
     });
     options.metrics.trackQueue(options.name, this.queue);
     const labels = { controller: options.name };
@@ -100,7 +107,11 @@ export class Controller {
       onAdd: enqueue,
       onUpdate: (oldObj, newObj) => {
         // A relist re-delivers unchanged objects; they need no reconcile.
-        if (oldObj.metadata.resourceVersion !== newObj.metadata.resourceVersion) enqueue(newObj);
+        if (oldObj.metadata.resourceVersion === newObj.metadata.resourceVersion) return;
+        // Same generation: only status or metadata changed, mostly the echo of our own status write.
+        // It is looked at, but at low priority, behind changes to what users asked for.
+        const sameSpec = generationOf(oldObj) !== undefined && generationOf(oldObj) === generationOf(newObj);
+        this.queue.add(keyOf(newObj.metadata), sameSpec ? 'low' : 'normal');
       },
       onDelete: enqueue,
     };

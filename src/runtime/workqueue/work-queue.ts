@@ -8,6 +8,9 @@
  *
  * Two priorities, as controller-runtime's priority queue has: a key added with `low` priority is
  * handed out only when no normal key is ready (adding it again at normal priority promotes it).
+ * With `lowPriorityQuietMs`, low keys also wait until no normal key has arrived for that long: a
+ * burst of changes is worked off before the reports about it. A low key that has waited
+ * `lowPriorityMaxWaitMs` goes next whatever else is ready, so no stream of changes starves it.
  * Within a priority, FIFO order. get() waits for a key; shutDown() wakes every waiting worker with
  * `undefined`.
  */
@@ -32,6 +35,10 @@ export interface WorkQueueOptions {
   rateLimiter?: RateLimiter;
   observer?: QueueObserver;
   now?: () => number;
+  /** Low-priority keys wait until no normal key has been added or taken for this long (default 0). */
+  lowPriorityQuietMs?: number;
+  /** ... but never longer than this (default 10 s), so a steady stream cannot starve them. */
+  lowPriorityMaxWaitMs?: number;
 }
 
 export class WorkQueue {
@@ -59,10 +66,18 @@ export class WorkQueue {
   #shuttingDown = false;
   #drainWaiters: (() => void)[] = [];
 
+  readonly #quietMs: number;
+  readonly #maxLowWaitMs: number;
+  /** When a normal key was last added or taken. */
+  #lastUrgentAt = Number.NEGATIVE_INFINITY;
+  #lowTimer: NodeJS.Timeout | undefined;
+
   constructor(options: WorkQueueOptions = {}) {
     this.#rateLimiter = options.rateLimiter ?? defaultControllerRateLimiter();
     this.#observer = options.observer ?? {};
     this.#now = options.now ?? (() => performance.now());
+    this.#quietMs = options.lowPriorityQuietMs ?? 0;
+    this.#maxLowWaitMs = options.lowPriorityMaxWaitMs ?? 10_000;
   }
 
   /** Keys ready now (not counting delayed ones or those being processed). */
@@ -97,6 +112,7 @@ export class WorkQueue {
     this.#observer.add?.();
     this.#dirty.add(key);
     if (priority === 'low') this.#low.add(key);
+    else this.#lastUrgentAt = this.#now();
     this.#addedAt.set(key, this.#now());
     if (this.#processing.has(key)) return; // queued again by done()
     this.#push(key);
@@ -154,7 +170,8 @@ export class WorkQueue {
    */
   get(): Promise<string | undefined> {
     if (this.#shuttingDown) return Promise.resolve(undefined);
-    if (this.length > 0) return Promise.resolve(this.#take());
+    if (this.#handOutable()) return Promise.resolve(this.#take());
+    this.#armLowTimer();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
@@ -185,7 +202,9 @@ export class WorkQueue {
   shutDown(): void {
     this.#shuttingDown = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#lowTimer);
     this.#timer = undefined;
+    this.#lowTimer = undefined;
     for (const resolve of this.#waiters.splice(0)) resolve(undefined);
   }
 
@@ -200,13 +219,50 @@ export class WorkQueue {
 
   #push(key: string): void {
     (this.#low.has(key) ? this.#readyLow : this.#ready).add(key);
-    const waiter = this.#waiters.shift();
-    if (waiter) waiter(this.#take());
-    else this.#observer.depth?.(this.length);
+    this.#wake();
+    this.#observer.depth?.(this.length);
+  }
+
+  /** Hands out keys to waiting workers while there are any they may take. */
+  #wake(): void {
+    while (this.#waiters.length > 0 && this.#handOutable())
+      (this.#waiters.shift() as (k: string) => void)(this.#take());
+    if (this.#waiters.length > 0) this.#armLowTimer();
+  }
+
+  /** A normal key is ready, or a low one may go: quiet long enough, or waited long enough. */
+  #handOutable(): boolean {
+    if (this.#ready.size > 0) return true;
+    return this.#readyLow.size > 0 && this.#lowDueAt() <= this.#now();
+  }
+
+  /** When the first low-priority key may be handed out. */
+  #lowDueAt(): number {
+    return Math.min(this.#lastUrgentAt + this.#quietMs, this.#lowWaitedSince() + this.#maxLowWaitMs);
+  }
+
+  /** Since when the first low-priority key has been waiting. */
+  #lowWaitedSince(): number {
+    const first = this.#readyLow.values().next().value as string;
+    return this.#addedAt.get(first) ?? this.#now();
+  }
+
+  /** Wakes waiting workers when the first low-priority key becomes due. */
+  #armLowTimer(): void {
+    if (this.#lowTimer || this.#readyLow.size === 0 || this.#shuttingDown) return;
+    this.#lowTimer = setTimeout(
+      () => {
+        this.#lowTimer = undefined;
+        this.#wake();
+      },
+      Math.max(1, this.#lowDueAt() - this.#now()),
+    );
   }
 
   #take(): string {
-    const lane = this.#ready.size > 0 ? this.#ready : this.#readyLow;
+    const overdue = this.#readyLow.size > 0 && this.#lowWaitedSince() + this.#maxLowWaitMs <= this.#now();
+    const lane = this.#ready.size > 0 && !overdue ? this.#ready : this.#readyLow;
+    if (lane === this.#ready) this.#lastUrgentAt = this.#now();
     const key = lane.values().next().value as string;
     lane.delete(key);
     this.#dirty.delete(key);
