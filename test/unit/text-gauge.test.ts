@@ -1,26 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { renderGauge } from '../../src/runtime/metrics/text-gauge.ts';
+import { gaugeLine, TextGauge } from '../../src/runtime/metrics/text-gauge.ts';
 
-test('renderGauge writes HELP, TYPE and one escaped line per item', () => {
-  const text = renderGauge(
-    'elasticweb_real_qps',
-    'QPS served.',
-    [
-      { ns: 'a', name: 'web', qps: 2400 },
-      { ns: 'b', name: 'we"ird\\name', qps: 0 },
-    ],
-    (i) => ({ namespace: i.ns, name: i.name }),
-    (i) => i.qps,
-  );
+test('a TextGauge renders HELP, TYPE and the current line of each key; deleted keys go', () => {
+  const g = new TextGauge('elasticweb_real_qps', 'QPS served.');
+  g.set('a/web', { namespace: 'a', name: 'web' }, 800);
+  g.set('a/web', { namespace: 'a', name: 'web' }, 2400);
+  g.set('b/old', { namespace: 'b', name: 'old' }, 1);
+  g.delete('b/old');
   assert.equal(
-    text,
-    [
-      '# HELP elasticweb_real_qps QPS served.',
-      '# TYPE elasticweb_real_qps gauge',
-      'elasticweb_real_qps{namespace="a",name="web"} 2400',
-      'elasticweb_real_qps{namespace="b",name="we\\"ird\\\\name"} 0',
-      '',
-    ].join('\n'),
+    g.render(),
+    '# HELP elasticweb_real_qps QPS served.\n# TYPE elasticweb_real_qps gauge\nelasticweb_real_qps{namespace="a",name="web"} 2400\n',
   );
+});
+
+test('label values are escaped as the exposition format requires', () => {
+  assert.equal(gaugeLine('g', { name: 'we"ird\\name\nx' }, 0), 'g{name="we\\"ird\\\\name\\nx"} 0\n');
 });

@@ -10,7 +10,7 @@ import { RecentWrites } from '../../runtime/cache/recent-writes.ts';
 import { apps, core } from '../../runtime/client/resource-type.ts';
 import { Controller } from '../../runtime/controller/controller.ts';
 import type { Manager } from '../../runtime/manager/manager.ts';
-import { renderGauge } from '../../runtime/metrics/text-gauge.ts';
+import { TextGauge } from '../../runtime/metrics/text-gauge.ts';
 import {
   BucketRateLimiter,
   ItemExponentialFailureRateLimiter,
@@ -77,26 +77,28 @@ export function setupElasticWebController(
 }
 
 /**
- * elasticweb_desired_qps and elasticweb_real_qps per ElasticWeb, rendered from the cache when scraped
- * (so a deleted ElasticWeb's series disappears with it).
+ * elasticweb_desired_qps and elasticweb_real_qps per ElasticWeb. Each ElasticWeb's lines are made when
+ * the informer sees it change (and dropped when it is deleted), so a scrape only joins them.
  */
 function registerQpsGauges(manager: Manager, elasticWebs: Informer<ElasticWeb>): void {
-  const labels = (ew: ElasticWeb) => ({ namespace: ew.metadata.namespace, name: ew.metadata.name });
-  manager.metrics.addTextSource(
-    () =>
-      renderGauge(
-        'elasticweb_desired_qps',
-        'QPS each ElasticWeb asks for (spec.totalQPS).',
-        elasticWebs.list(),
-        labels,
-        (ew) => ew.spec.totalQPS ?? 0,
-      ) +
-      renderGauge(
-        'elasticweb_real_qps',
-        'QPS each ElasticWeb really serves now (status.realQPS: Ready pods x singlePodsQPS).',
-        elasticWebs.list(),
-        labels,
-        (ew) => ew.status?.realQPS ?? 0,
-      ),
+  const desired = new TextGauge('elasticweb_desired_qps', 'QPS each ElasticWeb asks for (spec.totalQPS).');
+  const real = new TextGauge(
+    'elasticweb_real_qps',
+    'QPS each ElasticWeb really serves now (status.realQPS: Ready pods x singlePodsQPS).',
   );
+  const keyOf = (ew: ElasticWeb) => `${ew.metadata.namespace}/${ew.metadata.name}`;
+  const set = (ew: ElasticWeb) => {
+    const labels = { namespace: ew.metadata.namespace, name: ew.metadata.name };
+    desired.set(keyOf(ew), labels, ew.spec.totalQPS ?? 0);
+    real.set(keyOf(ew), labels, ew.status?.realQPS ?? 0);
+  };
+  elasticWebs.addHandler({
+    onAdd: set,
+    onUpdate: (_old, ew) => set(ew),
+    onDelete: (ew) => {
+      desired.delete(keyOf(ew));
+      real.delete(keyOf(ew));
+    },
+  });
+  manager.metrics.addTextSource(() => desired.render() + real.render());
 }
