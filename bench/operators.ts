@@ -74,6 +74,9 @@ export function ensureGoBuilt(log: (m: string) => void): void {
   });
 }
 
+/** More node flags for ours, for profiling (e.g. BENCH_TS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"). */
+const extraNodeArgs = () => (process.env.BENCH_TS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export class Operator {
   readonly name: OperatorName;
   readonly child: ChildProcess;
@@ -118,7 +121,7 @@ export class Operator {
     // Both at their defaults otherwise: 5 concurrent reconciles, info-level logs.
     const [program, args] =
       name === 'ts'
-        ? [process.execPath, [...tsEntry.nodeArgs, join(root, tsEntry.script), ...common]]
+        ? [process.execPath, [...tsEntry.nodeArgs, ...extraNodeArgs(), join(root, tsEntry.script), ...common]]
         : [goBinary, common];
     const out = openSync(logFile, 'a');
     const startedAt = Date.now();

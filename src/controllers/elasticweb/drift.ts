@@ -39,7 +39,7 @@ function isQuantityPath(path: string): boolean {
 
 /** Returns the first path where `actual` does not hold `desired`, or undefined when it holds all of it. */
 export function findDrift(desired: unknown, actual: unknown, path = ''): string | undefined {
-  if (isQuantityPath(path) && (typeof desired === 'string' || typeof desired === 'number')) {
+  if ((typeof desired === 'string' || typeof desired === 'number') && isQuantityPath(path)) {
     if (typeof actual !== 'string' && typeof actual !== 'number') return path;
     const a = parseQuantity(String(desired));
     const b = parseQuantity(String(actual));

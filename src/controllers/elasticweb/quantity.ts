@@ -34,6 +34,17 @@ const pattern = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE
  * is absurd (then the drift check applies it, and the API server, which knows the limits, answers).
  */
 export function parseQuantity(text: string): bigint | undefined {
+  // Specs repeat the same few quantities ("100m", "512Mi") thousands of times: remember them.
+  if (memo.has(text)) return memo.get(text);
+  const value = parse(text);
+  if (memo.size >= 1024) memo.clear();
+  memo.set(text, value);
+  return value;
+}
+
+const memo = new Map<string, bigint | undefined>();
+
+function parse(text: string): bigint | undefined {
   const m = pattern.exec(text.trim());
   if (!m) return undefined;
   const [, sign, number, suffix = ''] = m as unknown as [string, string, string, string | undefined];
