@@ -133,7 +133,10 @@ async function main(): Promise<void> {
   };
   // Quick runs check the harness; they must not overwrite the reference results.
   const partial = values.only !== undefined;
-  const outDir = join(root, partial ? 'bench/results/partial' : quick ? 'bench/results/quick' : 'bench/results');
+  const outDir = join(
+    root,
+    partial ? 'bench/results/partial' : quick ? 'bench/results/quick' : 'bench/results',
+  );
   writeReport(runs, meta, outDir);
   log(`done in ${(meta.durationSeconds / 60).toFixed(1)} min: ${outDir}/latest.md, latest.json, burst.svg`);
   if (failures.length > 0) throw new Error(`${failures.length} run(s) failed:\n${failures.join('\n')}`);

@@ -5,7 +5,7 @@
  */
 const needsEscape = /[\\"\n]/;
 
-function escape(value: string): string {
+function escapeLabelValue(value: string): string {
   return needsEscape.test(value)
     ? value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')
     : value;
@@ -19,7 +19,8 @@ export function gaugeHeader(name: string, help: string): string {
 /** One sample line, label values escaped as the format requires. */
 export function gaugeLine(name: string, labels: Readonly<Record<string, string>>, value: number): string {
   let rendered = '';
-  for (const [key, v] of Object.entries(labels)) rendered += `${rendered ? ',' : ''}${key}="${escape(v)}"`;
+  for (const [key, v] of Object.entries(labels))
+    rendered += `${rendered ? ',' : ''}${key}="${escapeLabelValue(v)}"`;
   return `${name}{${rendered}} ${value}\n`;
 }
 
