@@ -224,6 +224,64 @@ describe('the operator on the host, as the deployed ServiceAccount', () => {
     await admin.must('DELETE', ewPath(ns, 'clash'));
   });
 
+  test('a Service selector edited by hand is put back (a Service patch under its role)', async () => {
+    const path = `/api/v1/namespaces/${ns}/services/elasticweb-sample`;
+    type Service = { spec: { selector: Record<string, string> } };
+    const before = (await admin.must('GET', path)).json<Service>().spec.selector;
+    const edit = await admin.request(
+      'PATCH',
+      path,
+      { spec: { selector: { ...before, extra: 'by-hand' } } },
+      'application/merge-patch+json',
+    );
+    assert.equal(edit.status, 200, edit.body);
+    await waitFor('the selector restored', async () => {
+      const selector = (await admin.must('GET', path)).json<Service>().spec.selector;
+      return 'extra' in selector ? undefined : selector;
+    });
+    assert.deepEqual((await admin.must('GET', path)).json<Service>().spec.selector, before);
+  });
+
+  // A name taken by someone else's objects is the one path that reads a Deployment or Service
+  // directly (create answers 409, the cache holds only the operator's own): the role's get verbs.
+  test('a Deployment and a Service of the same name that it does not own are reported, not taken', async () => {
+    const name = 'squatted';
+    const labels = { app: 'theirs' };
+    await admin.must('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
+      metadata: { name },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'theirs:1' }] } },
+      },
+    });
+    await admin.must('POST', `/api/v1/namespaces/${ns}/services`, {
+      metadata: { name },
+      spec: { selector: labels, ports: [{ port: 80 }] },
+    });
+    await createElasticWeb(admin, ns, name, { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 300 });
+    await waitFor('Degraded ResourceNotOwned', async () => {
+      const ew = (await admin.must('GET', ewPath(ns, name))).json<{
+        status?: { conditions?: { type: string; reason: string }[] };
+      }>();
+      const degraded = ew.status?.conditions?.find((c) => c.type === 'Degraded');
+      return degraded?.reason === 'ResourceNotOwned' ? true : undefined;
+    });
+    const deployment = (await admin.must('GET', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).json<{
+      metadata: { ownerReferences?: unknown[] };
+      spec: { replicas: number };
+    }>();
+    assert.equal(deployment.metadata.ownerReferences, undefined);
+    assert.equal(deployment.spec.replicas, 1);
+    const service = (await admin.must('GET', `/api/v1/namespaces/${ns}/services/${name}`)).json<{
+      metadata: { ownerReferences?: unknown[] };
+      spec: { selector: Record<string, string> };
+    }>();
+    assert.equal(service.metadata.ownerReferences, undefined);
+    assert.deepEqual(service.spec.selector, labels);
+    await admin.must('DELETE', ewPath(ns, name));
+  });
+
   test('idle memory with the sample', async () => {
     await new Promise((r) => setTimeout(r, 5000));
     const rss = op.rssMiB();
