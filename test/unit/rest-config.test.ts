@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { parseFlags } from '../../src/cmd/flags.ts';
 import { inCluster, loadRestConfig } from '../../src/runtime/client/rest-config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rest-config-'));
@@ -52,6 +53,13 @@ describe('loadRestConfig', () => {
     });
     assert.equal(await c.authorization(), 'Bearer first');
     assert.equal(c.source, `${first}:${second}`);
+  });
+
+  test('a $KUBECONFIG list that reaches it through the --kubeconfig flag is merged too', async () => {
+    const first = kubeconfig('first-of-list.yaml', config({ token: 'first' }));
+    const env = { KUBECONFIG: `${join(dir, 'missing.yaml')}:${first}` };
+    const c = await loadRestConfig(parseFlags([], env).kubeconfig, env);
+    assert.equal(await c.authorization(), 'Bearer first');
   });
 
   test('a token file is re-read when asked again (it rotates)', async () => {

@@ -70,7 +70,8 @@ export async function loadRestConfig(
   kubeconfigPath?: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RestConfig> {
-  if (kubeconfigPath) return fromFiles([kubeconfigPath]);
+  // --kubeconfig falls back to $KUBECONFIG, which may list several files: merge them as kubectl does.
+  if (kubeconfigPath) return fromFiles(kubeconfigPath.split(delimiter).filter((p) => p !== ''));
   const listed = (env.KUBECONFIG ?? '').split(delimiter).filter((p) => p !== '');
   if (listed.length > 0) return fromFiles(listed);
   const home = join(env.HOME ?? homedir(), '.kube', 'config');
