@@ -16,6 +16,7 @@ import {
   keysFor,
   replicasFor,
   startCluster,
+  waitApiServerIdle,
 } from '../cluster.ts';
 import { ewPath, forEachLimit, sleep } from '../kube.ts';
 import { cpuSeconds, Operator, type OperatorName } from '../operators.ts';
@@ -75,6 +76,7 @@ export async function runBurst(
     await bc.admin.must('POST', ewPath('ew-warmup'), elasticWeb('ew-warmup', 'warmup'));
     await watcher.waitKey('ew-warmup/warmup', 60_000);
     await waitQuiet(audit, user, 1000, 15_000);
+    await waitApiServerIdle(bc);
     const rssOneMiB = operator.rssMiB();
 
     // ---- 1. burst ----

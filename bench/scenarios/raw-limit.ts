@@ -19,6 +19,7 @@ import {
   keysFor,
   replicasFor,
   startCluster,
+  waitApiServerIdle,
 } from '../cluster.ts';
 import { ewPath, forEachLimit, Kube, sleep } from '../kube.ts';
 import type { OperatorName } from '../operators.ts';
@@ -81,6 +82,7 @@ export async function runRawLimit(cfg: RawLimitConfig, log: (m: string) => void)
     };
 
     for (const k of keys) watcher.expect(`${k.ns}/${k.name}`, replicasFor(initialTotalQPS));
+    await waitApiServerIdle(bc);
     await Promise.all([bc.admin.warm(50), client.warm(workers)]);
     const t0 = Date.now();
     const running = Array.from({ length: workers }, worker);

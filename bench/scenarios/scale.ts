@@ -25,6 +25,7 @@ import {
   replicasFor,
   saveEtcdData,
   startCluster,
+  waitApiServerIdle,
 } from '../cluster.ts';
 import { ewPath, forEachLimit, type Kube, sleep } from '../kube.ts';
 import { Operator, type OperatorName } from '../operators.ts';
@@ -111,7 +112,7 @@ export async function runScale(
     const { kubeconfig } = await identity(bc, `op-${name}`);
     // Also fills the new API server's watch caches, so neither operator pays for that.
     await checkConverged(bc, cfg);
-    await sleep(1000);
+    const settleMs = await waitApiServerIdle(bc);
 
     // ---- 5. restart ----
     operator = await Operator.start(name, kubeconfig, join(cfg.logDir, `${name}-scale.log`));
@@ -143,7 +144,8 @@ export async function runScale(
     );
     log(
       `  restart: ${cfg.objects} verified ${restartSeconds.toFixed(2)} s after process start; ` +
-        `RSS ${rssMiB.toFixed(0)} MiB (peak ${peak.toFixed(0)}); ${writes} writes`,
+        `RSS ${rssMiB.toFixed(0)} MiB (peak ${peak.toFixed(0)}); ${writes} writes ` +
+        `(started once the API server had settled, after ${(settleMs / 1000).toFixed(1)} s)`,
     );
     return {
       restartSeconds,
