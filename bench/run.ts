@@ -6,7 +6,7 @@
  * latest.json and burst.svg. See bench/README.md for what each scenario measures and how.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ import { type Meta, type Runs, writeReport } from './report.ts';
 import { runBurst } from './scenarios/burst.ts';
 import { runRawLimit } from './scenarios/raw-limit.ts';
 import { prepareScale, runScale } from './scenarios/scale.ts';
+import { type LatestJson, summaryMarkdown, withSummary } from './summary.ts';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, runs: { type: 'string' }, only: { type: 'string' } },
@@ -138,6 +139,12 @@ async function main(): Promise<void> {
     partial ? 'bench/results/partial' : quick ? 'bench/results/quick' : 'bench/results',
   );
   writeReport(runs, meta, outDir);
+  if (!partial && !quick) {
+    // The README shows the latest full run's headline table (bench/summary.ts).
+    const latest = JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8')) as LatestJson;
+    const readme = join(root, 'README.md');
+    writeFileSync(readme, withSummary(readFileSync(readme, 'utf8'), summaryMarkdown(latest)));
+  }
   log(`done in ${(meta.durationSeconds / 60).toFixed(1)} min: ${outDir}/latest.md, latest.json, burst.svg`);
   if (failures.length > 0) throw new Error(`${failures.length} run(s) failed:\n${failures.join('\n')}`);
   rmSync(logDir, { recursive: true, force: true });
