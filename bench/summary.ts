@@ -67,7 +67,7 @@ const range = (r: [number, number] | undefined) => (r ? ` (${fmt(r[0])}–${fmt(
 export function summaryMarkdown(latest: LatestJson): string {
   const lines = [
     `Medians of ${latest.meta.config.runs} runs (min–max), from \`npm run bench\` of ${latest.meta.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
-    `(commit \`${latest.meta.commit.slice(0, 7)}\`, ${(latest.meta.durationSeconds / 60).toFixed(0)} min); details in`,
+    `(commit \`${latest.meta.commit.slice(0, 7)}\`${latest.meta.commit.endsWith('-dirty') ? ' with uncommitted changes' : ''}, ${(latest.meta.durationSeconds / 60).toFixed(0)} min); details in`,
     '[bench/results/latest.md](bench/results/latest.md).',
     '',
     '| | ours (TypeScript) | Go baseline | ours / Go | goal | met |',
