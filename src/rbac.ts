@@ -15,13 +15,14 @@ export interface PolicyRule {
 export const clusterRules: PolicyRule[] = [
   // Informer (list, watch) of ElasticWebs. No get/create/update/delete: the operator never does those.
   { apiGroups: ['elasticweb.example.com'], resources: ['elasticwebs'], verbs: ['list', 'watch'] },
-  // Status written by server-side apply (PATCH on the status subresource).
+  // Status written by a merge patch of the status subresource.
   { apiGroups: ['elasticweb.example.com'], resources: ['elasticwebs/status'], verbs: ['patch'] },
   // Owner references with blockOwnerDeletion: true need this where the API server enforces it
   // (the OwnerReferencesPermissionEnforcement admission plugin), as controller-runtime's do.
   { apiGroups: ['elasticweb.example.com'], resources: ['elasticwebs/finalizers'], verbs: ['update'] },
-  // Informer (list, watch), a direct get when the cache misses, and server-side apply, which is a
-  // PATCH that needs create when the object does not exist yet.
+  // Informer (list, watch); create (POST) when the cache has no object of ours; get when that create
+  // answers 409 (someone else's, or ours not seen yet); patch: server-side apply to put drift right and
+  // a strategic merge patch to delete stray entries.
   { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   // Events on ElasticWebs: created, then patched to count repeats.

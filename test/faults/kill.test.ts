@@ -26,8 +26,8 @@ after(async () => {
   await cluster?.stop();
 });
 
-/** The totalQPS of ElasticWeb `i` in round `round`: 1 to 4 replicas, different in every round. */
-const totalQPS = (i: number, round: number) => 100 * (1 + ((i + round) % 4));
+/** The totalQPS of ElasticWeb `i` in round `round` (0-4): 1 to 5 replicas, different in every round. */
+const totalQPS = (i: number, round: number) => 100 * (1 + ((i + round) % 5));
 
 /** A deterministic pseudo-random sequence, so a failure can be replayed. */
 function* randomDelays(seed: number): Generator<number> {
@@ -80,12 +80,14 @@ test('SIGKILL five times during convergence of 200 ElasticWebs: it converges, no
       ).length,
     );
   }
+  // Statuses always lag (they wait for a quiet spell), so the proof that a kill cut work short is in
+  // the Deployments: some still had the replicas of an older round when it struck.
   assert.ok(
-    undoneAtEachKill.every((n) => n > 0),
-    `every kill left work undone (the test would prove nothing otherwise): ${undoneAtEachKill.join('/')}`,
+    deploymentsRightAtEachKill.every((n) => n < 200),
+    `every kill left Deployments to write (the test would prove nothing otherwise): ${deploymentsRightAtEachKill.join('/')} right`,
   );
   assert.ok(
-    deploymentsRightAtEachKill.some((n) => n > 0 && n < 200),
+    deploymentsRightAtEachKill.some((n) => n > 0),
     `a kill landed while Deployments were being written: ${deploymentsRightAtEachKill.join('/')} right`,
   );
 
