@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     partial ? 'bench/results/partial' : quick ? 'bench/results/quick' : 'bench/results',
   );
   writeReport(runs, meta, outDir);
-  if (!partial && !quick) {
+  if (!partial && !quick && failures.length === 0) {
     // The README shows the latest full run's headline table (bench/summary.ts).
     const latest = JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8')) as LatestJson;
     const readme = join(root, 'README.md');

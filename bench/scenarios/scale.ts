@@ -112,7 +112,7 @@ export async function runScale(
     const { kubeconfig } = await identity(bc, `op-${name}`);
     // Also fills the new API server's watch caches, so neither operator pays for that.
     await checkConverged(bc, cfg);
-    const settleMs = await waitApiServerIdle(bc);
+    const settle = await waitApiServerIdle(bc);
 
     // ---- 5. restart ----
     operator = await Operator.start(name, kubeconfig, join(cfg.logDir, `${name}-scale.log`));
@@ -145,7 +145,9 @@ export async function runScale(
     log(
       `  restart: ${cfg.objects} verified ${restartSeconds.toFixed(2)} s after process start; ` +
         `RSS ${rssMiB.toFixed(0)} MiB (peak ${peak.toFixed(0)}); ${writes} writes ` +
-        `(started once the API server had settled, after ${(settleMs / 1000).toFixed(1)} s)`,
+        (settle.settled
+          ? `(started once the API server had settled, after ${(settle.waitedMs / 1000).toFixed(1)} s)`
+          : `(the API server had NOT settled after ${(settle.waitedMs / 1000).toFixed(1)} s)`),
     );
     return {
       restartSeconds,
