@@ -27,6 +27,14 @@ import { computeStatus, type Problem, sameJson } from './status.ts';
 
 export const elasticWebType: ResourceType = { apiVersion, kind, plural: 'elasticwebs', namespaced: true };
 
+/**
+ * The key of a write in RecentWrites: "Kind/namespace/name". The reconciler remembers writes under it
+ * and setup.ts forgets them under it when the informers catch up, so both must build it here.
+ */
+export function recentWriteKey(kind: string, key: { namespace?: string; name: string }): string {
+  return `${kind}/${key.namespace}/${key.name}`;
+}
+
 export interface ElasticWebCaches {
   elasticWebs: Informer<ElasticWeb>;
   deployments: Informer<CachedDeployment>;
@@ -131,7 +139,7 @@ export class ElasticWebReconciler implements Reconciler {
       now: this.#now(),
     });
     // Compare with the status this process wrote last if the cache has not shown it yet.
-    const statusKey = `ElasticWeb/${key}`;
+    const statusKey = recentWriteKey(kind, request);
     const shown = (this.#caches.recent.get(statusKey) as ElasticWebStatus | undefined) ?? ew.status ?? {};
     this.#announceTransitions(shown, ew, status);
     if (!sameJson(status, shown)) {
@@ -153,7 +161,7 @@ export class ElasticWebReconciler implements Reconciler {
   ): Promise<ChildOutcome<T>> {
     const { type, desired } = child;
     const what = `${type.kind} ${desired.metadata.namespace}/${desired.metadata.name}`;
-    const recentKey = `${type.kind}/${desired.metadata.namespace}/${desired.metadata.name}`;
+    const recentKey = recentWriteKey(type.kind, desired.metadata);
     const recent = this.#caches.recent;
     try {
       // The caches hold only objects labelled as ours, so a miss means: absent, not ours, or not seen yet.

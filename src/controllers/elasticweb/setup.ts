@@ -24,7 +24,7 @@ import {
   slimService,
 } from './cached-objects.ts';
 import { managedByLabel, managedByValue } from './desired.ts';
-import { ElasticWebReconciler, elasticWebType } from './reconciler.ts';
+import { ElasticWebReconciler, elasticWebType, recentWriteKey } from './reconciler.ts';
 
 export const controllerName = 'elasticweb';
 
@@ -46,8 +46,8 @@ export function setupElasticWebController(
     recent: new RecentWrites<KubeObject | ElasticWebStatus>(),
   };
   // Registered before the controller's handlers: by the time a reconcile runs, the cache is authoritative.
-  const keyed = (kind: string) => (o: KubeObject) => `${kind}/${o.metadata.namespace}/${o.metadata.name}`;
-  caches.elasticWebs.addHandler(caches.recent.forgetOnEvents(keyed('ElasticWeb')));
+  const keyed = (kind: string) => (o: KubeObject) => recentWriteKey(kind, o.metadata);
+  caches.elasticWebs.addHandler(caches.recent.forgetOnEvents(keyed(kind)));
   caches.deployments.addHandler(caches.recent.forgetOnEvents(keyed('Deployment')));
   caches.services.addHandler(caches.recent.forgetOnEvents(keyed('Service')));
   const reconciler = new ElasticWebReconciler({ client: manager.client, caches, recorder: manager.recorder });
