@@ -4,10 +4,9 @@
  * See `elasticweb-operator --help`.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { fieldManager } from '../controllers/elasticweb/desired.ts';
 import { setupElasticWebController } from '../controllers/elasticweb/setup.ts';
-import { loadRestConfig } from '../runtime/client/rest-config.ts';
-import { createLogger } from '../runtime/log/logger.ts';
-import { Manager } from '../runtime/manager/manager.ts';
+import { createLogger, loadRestConfig, Manager } from '../runtime/index.ts';
 import { type Flags, parseFlags, usage } from './flags.ts';
 
 const inClusterNamespaceFile = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -43,7 +42,8 @@ async function main(): Promise<number> {
     manager = new Manager({
       restConfig,
       log,
-      component: 'elasticweb-operator',
+      name: fieldManager,
+      version: '0.1.0',
       namespace: flags.namespace,
       metricsBindAddress: flags.metricsBindAddress,
       healthProbeBindAddress: flags.healthProbeBindAddress,

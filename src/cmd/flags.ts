@@ -3,7 +3,7 @@
  * (the flag wins); --help lists both.
  */
 import { parseArgs } from 'node:util';
-import type { LogFormat, LogLevel } from '../runtime/log/logger.ts';
+import type { LogFormat, LogLevel } from '../runtime/index.ts';
 
 export interface Flags {
   metricsBindAddress: string;

@@ -144,7 +144,7 @@ describe('the entry point with production dependencies alone', () => {
     const probe = join(image, 'probe.mjs');
     writeFileSync(
       probe,
-      `import { loadRestConfig } from './dist/runtime/client/rest-config.js';
+      `import { loadRestConfig } from './dist/runtime/index.js';
 const c = await loadRestConfig(${JSON.stringify(kubeconfig)});
 console.log(c.source, await c.authorization());`,
     );

@@ -8,10 +8,13 @@ import type { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
 import { elasticWebCrd } from '../../src/api/v1/crd.ts';
 import { setupElasticWebController } from '../../src/controllers/elasticweb/setup.ts';
-import type { RequestRecord } from '../../src/runtime/client/kube-client.ts';
-import { loadRestConfig } from '../../src/runtime/client/rest-config.ts';
-import { createLogger, type LogLevel } from '../../src/runtime/log/logger.ts';
-import { Manager } from '../../src/runtime/manager/manager.ts';
+import {
+  createLogger,
+  type LogLevel,
+  loadRestConfig,
+  Manager,
+  type RequestRecord,
+} from '../../src/runtime/index.ts';
 
 /** Polls `probe` until it returns something other than undefined; fails after `timeoutMs` with `what`. */
 export async function waitFor<T>(
@@ -84,7 +87,7 @@ export async function startOperator(
   const manager = new Manager({
     restConfig: await loadRestConfig(options.kubeconfig ?? cluster.kubeconfigPath),
     log,
-    component: 'elasticweb-operator',
+    name: 'elasticweb-operator',
     namespace: options.namespace,
     metricsBindAddress: '127.0.0.1:0',
     healthProbeBindAddress: '127.0.0.1:0',

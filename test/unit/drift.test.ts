@@ -1,12 +1,27 @@
 /**
- * findDrift: "does the live object already hold what the operator would apply?" Subset semantics,
- * server defaults ignored, lists matched by merge key, quantities by value, selectors exactly.
+ * findDrift and the strays (the runtime's drift.ts and strays.ts) on ElasticWeb's objects: "does the
+ * live object already hold what the operator would apply, and nothing it must delete?" Subset
+ * semantics, server defaults and what admission adds ignored, lists matched by merge key, quantities
+ * by value, selectors and ports exactly, leftovers of our own found through managedFields.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { desiredDeployment, desiredService } from '../../src/controllers/elasticweb/desired.ts';
-import { findDrift, removalPatch } from '../../src/controllers/elasticweb/drift.ts';
+import {
+  deploymentExact,
+  deploymentPrune,
+  desiredDeployment,
+  desiredService,
+  fieldManager,
+  serviceExact,
+} from '../../src/controllers/elasticweb/desired.ts';
+import { findDrift as findDriftWith } from '../../src/runtime/reconcile/drift.ts';
+import {
+  foreignEntries,
+  leftovers,
+  ownedFields,
+  removalPatch as patchFor,
+} from '../../src/runtime/reconcile/strays.ts';
 import { elasticWeb } from './support/elasticweb.ts';
 
 type Json = Record<string, unknown>;
@@ -14,6 +29,29 @@ type Json = Record<string, unknown>;
 type Loose = any;
 
 const clone = <T>(v: T): T => structuredClone(v);
+
+/** ElasticWeb's exact paths, chosen by what the object is (a Service has spec.ports at the top). */
+function exactFor(live: Loose): ReadonlySet<string> {
+  return live?.spec?.template ? deploymentExact : serviceExact;
+}
+
+/** findDrift with ElasticWeb's exact paths for the kind of `actual`. */
+function findDrift(desired: unknown, actual: Loose): string | undefined {
+  return findDriftWith(desired, actual, { exact: exactFor(actual) });
+}
+
+/** The removal patch the reconciler would send for `live`: our leftovers and foreign entries at exact paths. */
+function removalPatch(kind: 'Deployment' | 'Service', desired: Json, live: Loose): Json | undefined {
+  const exact = kind === 'Deployment' ? deploymentExact : serviceExact;
+  const prune = kind === 'Deployment' ? deploymentPrune : [];
+  return patchFor(
+    [
+      ...leftovers(ownedFields(live.metadata.managedFields, fieldManager), desired, prune),
+      ...foreignEntries(desired, live, exact),
+    ],
+    desired,
+  );
+}
 
 /** The part of a desired object the reconciler compares: metadata and spec. */
 function wanted(obj: { metadata: unknown; spec: unknown }): Json {
@@ -461,7 +499,35 @@ describe('removalPatch', () => {
 });
 
 describe('resources the spec no longer names', () => {
-  test('a resource key the spec dropped is drift at its map, and the patch deletes it', () => {
+  /** managedFields as the API server writes them after our create: we own both limits and the request. */
+  const ownedByUs = (keys: { requests: string[]; limits: string[] }) => [
+    {
+      manager: fieldManager,
+      operation: 'Update',
+      fieldsV1: {
+        'f:spec': {
+          'f:template': {
+            'f:spec': {
+              'f:containers': {
+                'k:{"name":"web"}': {
+                  '.': {},
+                  'f:image': {},
+                  'f:imagePullPolicy': {}, // defaulted by the server at create: ours, but never pruned
+                  'f:resources': {
+                    '.': {},
+                    'f:requests': Object.fromEntries(keys.requests.map((k) => [`f:${k}`, {}])),
+                    'f:limits': Object.fromEntries(keys.limits.map((k) => [`f:${k}`, {}])),
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  ];
+
+  test('a resource key the spec dropped, which we set, is deleted by the patch', () => {
     const desired = desiredDeployment(
       elasticWeb({ resources: { requests: { cpu: '250m' }, limits: { memory: '256Mi' } } }),
     );
@@ -471,13 +537,32 @@ describe('resources the spec no longer names', () => {
       requests: { cpu: '250m' },
       limits: { cpu: '100m', memory: '256Mi' },
     };
-    assert.equal(findDrift(wanted(desired), live), 'spec.template.spec.containers[].resources.limits');
+    live.metadata.managedFields = ownedByUs({ requests: ['cpu'], limits: ['cpu', 'memory'] });
+    assert.equal(findDrift(wanted(desired), live), undefined, 'an extra limit alone is not drift');
     const patch = removalPatch('Deployment', wanted(desired), live);
     assert.deepEqual(patch, {
       spec: { template: { spec: { containers: [{ name: 'web', resources: { limits: { cpu: null } } }] } } },
     });
     const patched = applyStrategicMerge(live, patch as Loose);
     assert.equal(findDrift(wanted(desired), patched), undefined);
+    assert.deepEqual(patched.spec.template.spec.containers[0].resources.limits, { memory: '256Mi' });
+  });
+
+  test('a limit a policy added (not ours in managedFields) is neither drift nor deleted', () => {
+    const desired = desiredDeployment(ew);
+    const live = liveDeployment(desired);
+    live.spec.template.spec.containers[0].resources.limits['ephemeral-storage'] = '1Gi';
+    live.spec.template.spec.containers[0].resources.requests['ephemeral-storage'] = '100Mi';
+    live.metadata.managedFields = ownedByUs({ requests: ['cpu', 'memory'], limits: ['cpu', 'memory'] });
+    assert.equal(findDrift(wanted(desired), live), undefined);
+    assert.equal(removalPatch('Deployment', wanted(desired), live), undefined);
+  });
+
+  test('server defaults we own since the create (imagePullPolicy) are never pruned', () => {
+    const desired = desiredDeployment(ew);
+    const live = liveDeployment(desired);
+    live.metadata.managedFields = ownedByUs({ requests: ['cpu', 'memory'], limits: ['cpu', 'memory'] });
+    assert.equal(removalPatch('Deployment', wanted(desired), live), undefined);
   });
 
   test('an empty map in the spec matches the absent map the server returns', () => {

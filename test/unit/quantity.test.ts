@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { parseQuantity } from '../../src/controllers/elasticweb/quantity.ts';
+import { parseQuantity } from '../../src/runtime/reconcile/quantity.ts';
 
 const nano = 1_000_000_000n;
 
@@ -114,7 +114,7 @@ describe('parseQuantity', () => {
     // Computing 10^999999999 as a bigint blocks the event loop for many seconds and then throws
     // "Maximum BigInt size exceeded". Run it in a child process and give it 1.5 s (a correct parser needs a few ms,
     // plus ~50 ms to start node).
-    const module = new URL('../../src/controllers/elasticweb/quantity.ts', import.meta.url).href;
+    const module = new URL('../../src/runtime/reconcile/quantity.ts', import.meta.url).href;
     const code = `import { parseQuantity } from ${JSON.stringify(module)};
       for (const q of ['1e999999999', '1e-999999999']) parseQuantity(q);`;
     const outcome = await new Promise<string>((resolve) => {

@@ -34,7 +34,7 @@ describe('loadRestConfig', () => {
     const path = kubeconfig('token.yaml', config({ token: 'abc' }));
     const c = await loadRestConfig(path, { KUBECONFIG: '/nowhere' });
     assert.equal(c.server, 'https://127.0.0.1:6443');
-    assert.equal(String(c.tls.ca), 'CA');
+    assert.equal(String((await c.tls()).ca), 'CA');
     assert.equal(c.namespace, 'team');
     assert.equal(await c.authorization(), 'Bearer abc');
   });
@@ -82,8 +82,8 @@ describe('loadRestConfig', () => {
       ),
       {},
     );
-    assert.equal(String(certs.tls.cert), 'CERT');
-    assert.equal(String(certs.tls.key), 'KEY');
+    assert.equal(String((await certs.tls()).cert), 'CERT');
+    assert.equal(String((await certs.tls()).key), 'KEY');
     assert.equal(await certs.authorization(), undefined);
     const basic = await loadRestConfig(
       kubeconfig('basic.yaml', config({ username: 'a', password: 'b' })),
@@ -92,15 +92,18 @@ describe('loadRestConfig', () => {
     assert.equal(await basic.authorization(), `Basic ${Buffer.from('a:b').toString('base64')}`);
   });
 
-  test('clear errors: no kubeconfig at all, a missing context, a proxy', async () => {
+  test('clear errors: no kubeconfig at all, a missing context', async () => {
     await assert.rejects(loadRestConfig(undefined, { HOME: dir }), /no kubeconfig: pass --kubeconfig/);
     await assert.rejects(
       loadRestConfig(kubeconfig('nocontext.yaml', config({}, { 'current-context': 'gone' })), {}),
       /current context "gone" not found/,
     );
+  });
+
+  test("a cluster's proxy-url is kept for the client to connect through", async () => {
     const proxied = config({});
     (proxied.clusters[0] as { cluster: Record<string, unknown> }).cluster['proxy-url'] = 'http://proxy:3128';
-    await assert.rejects(loadRestConfig(kubeconfig('proxy.yaml', proxied), {}), /proxy-url is not supported/);
+    assert.equal((await loadRestConfig(kubeconfig('proxy.yaml', proxied), {})).proxyUrl, 'http://proxy:3128');
   });
 });
 
@@ -112,7 +115,7 @@ describe('inCluster', () => {
     writeFileSync(join(sa, 'namespace'), 'elasticweb-system\n');
     const c = inCluster('fd00::1', '443', sa);
     assert.equal(c.server, 'https://[fd00::1]:443');
-    assert.equal(String(c.tls.ca), 'CLUSTER-CA');
+    assert.equal(String((await c.tls()).ca), 'CLUSTER-CA');
     assert.equal(c.namespace, 'elasticweb-system');
     assert.equal(await c.authorization(), 'Bearer sa-token');
   });

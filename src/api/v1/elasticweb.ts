@@ -14,6 +14,9 @@ export const plural = 'elasticwebs';
 export const singular = 'elasticweb';
 export const shortNames = ['ew'];
 
+/** How the API server addresses ElasticWebs (the runtime's ResourceType shape). */
+export const elasticWebType = { apiVersion, kind, plural, namespaced: true } as const;
+
 /** Defaults for what the seed article hard-coded. */
 export const defaults = {
   containerPort: 80,

@@ -5,7 +5,7 @@
  * conditions) is dropped to keep memory small with thousands of objects.
  */
 import type { ElasticWeb } from '../../api/v1/elasticweb.ts';
-import type { KubeObject } from '../../runtime/cache/informer.ts';
+import type { KubeObject } from '../../runtime/index.ts';
 
 type Meta = KubeObject['metadata'] & { generation?: number };
 

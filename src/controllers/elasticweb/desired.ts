@@ -4,8 +4,24 @@
  */
 import { apiVersion, defaults, type ElasticWeb, kind } from '../../api/v1/elasticweb.ts';
 
-/** The field manager of every write the operator makes. */
+/**
+ * The operator's name: the field manager of every write it makes, its event source and user agent.
+ * The manager is given it (src/cmd), so every write carries it.
+ */
 export const fieldManager = 'elasticweb-operator';
+
+/**
+ * Where only the operator's entries belong (see the runtime's drift.ts): the selectors, because an
+ * extra key selects other pods, and the ports, because an extra one exposes or expects another port.
+ * Everything else may carry what others add (labels, annotations, sidecars, default limits).
+ */
+export const deploymentExact: ReadonlySet<string> = new Set([
+  'spec.selector.matchLabels',
+  'spec.template.spec.containers[].ports',
+]);
+export const serviceExact: ReadonlySet<string> = new Set(['spec.selector', 'spec.ports']);
+/** Where fields the operator set once and the spec no longer names are deleted: the resource lists. */
+export const deploymentPrune: readonly string[] = ['spec.template.spec.containers[].resources'];
 
 /** On every object the operator creates; the caches watch only objects carrying it. */
 export const managedByLabel = 'app.kubernetes.io/managed-by';

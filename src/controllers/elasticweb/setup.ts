@@ -4,18 +4,18 @@
  * labelled as its own, so it never holds every Deployment and Service of the cluster.
  */
 
-import { apiVersion, type ElasticWeb, type ElasticWebStatus, kind } from '../../api/v1/elasticweb.ts';
-import type { Informer, KubeObject } from '../../runtime/cache/informer.ts';
-import { RecentWrites } from '../../runtime/cache/recent-writes.ts';
-import { apps, core } from '../../runtime/client/resource-type.ts';
-import { Controller } from '../../runtime/controller/controller.ts';
-import type { Manager } from '../../runtime/manager/manager.ts';
-import { TextGauge } from '../../runtime/metrics/text-gauge.ts';
+import { type ElasticWeb, elasticWebType } from '../../api/v1/elasticweb.ts';
 import {
+  apps,
   BucketRateLimiter,
+  core,
+  type Informer,
   ItemExponentialFailureRateLimiter,
+  type Manager,
   MaxOfRateLimiter,
-} from '../../runtime/workqueue/rate-limiters.ts';
+  newControllerManagedBy,
+  TextGauge,
+} from '../../runtime/index.ts';
 import {
   type CachedDeployment,
   type CachedService,
@@ -24,7 +24,8 @@ import {
   slimService,
 } from './cached-objects.ts';
 import { managedByLabel, managedByValue } from './desired.ts';
-import { ElasticWebReconciler, elasticWebType, recentWriteKey } from './reconciler.ts';
+import { NodePortIndex } from './nodeport-index.ts';
+import { ElasticWebReconciler } from './reconciler.ts';
 
 export const controllerName = 'elasticweb';
 
@@ -33,52 +34,47 @@ export function setupElasticWebController(
   options: { maxConcurrentReconciles?: number } = {},
 ) {
   const owned = `${managedByLabel}=${managedByValue}`;
-  const caches = {
-    elasticWebs: manager.informer<ElasticWeb>(elasticWebType, { transform: slimElasticWeb }),
-    deployments: manager.informer<CachedDeployment>(apps.deployments, {
-      labelSelector: owned,
-      transform: slimDeployment,
-    }),
-    services: manager.informer<CachedService>(core.services, {
-      labelSelector: owned,
-      transform: slimService,
-    }),
-    recent: new RecentWrites<KubeObject | ElasticWebStatus>(),
-  };
-  // Registered before the controller's handlers: by the time a reconcile runs, the cache is authoritative.
-  const keyed = (kind: string) => (o: KubeObject) => recentWriteKey(kind, o.metadata);
-  caches.elasticWebs.addHandler(caches.recent.forgetOnEvents(keyed(kind)));
-  caches.deployments.addHandler(caches.recent.forgetOnEvents(keyed('Deployment')));
-  caches.services.addHandler(caches.recent.forgetOnEvents(keyed('Service')));
-  const reconciler = new ElasticWebReconciler({ client: manager.client, caches, recorder: manager.recorder });
-  const controller = new Controller({
-    name: controllerName,
-    reconciler,
-    maxConcurrentReconciles: options.maxConcurrentReconciles,
-    log: manager.log,
-    metrics: manager.metrics,
-    // client-go's default lets a failing key wait up to 16 minutes. What fails here (a NodePort
-    // held by another Service, a quota) is usually fixed by someone else, with no event to tell us,
-    // so a retry never waits more than 30 s.
-    // Reports (status, events) wait until changes have stopped arriving for 200 ms (at most 10 s):
-    // when a thousand ElasticWebs arrive at once, their Deployments and Services come first.
-    lowPriorityQuietMs: 200,
-    rateLimiter: new MaxOfRateLimiter(
-      new ItemExponentialFailureRateLimiter(5, 30_000),
-      new BucketRateLimiter(10, 100),
-    ),
-  });
-  caches.elasticWebs.addHandler(controller.forObjects());
-  caches.deployments.addHandler(controller.ownedBy(apiVersion, kind));
-  caches.services.addHandler(controller.ownedBy(apiVersion, kind));
-  manager.add(controller);
-  registerQpsGauges(manager, caches.elasticWebs);
-  return { controller, caches };
+  const nodePorts = new NodePortIndex();
+  const { controller, informers } = newControllerManagedBy(manager)
+    .named(controllerName)
+    .for<ElasticWeb>(elasticWebType, { transform: slimElasticWeb })
+    .owns<CachedDeployment>(apps.deployments, { labelSelector: owned, transform: slimDeployment })
+    .owns<CachedService>(core.services, { labelSelector: owned, transform: slimService })
+    // A deleted Service frees its NodePort for whoever was refused it.
+    .watches<CachedService>(core.services, (service, event) =>
+      event === 'delete'
+        ? (service.spec?.ports ?? []).flatMap((p) =>
+            p.nodePort
+              ? nodePorts.asking(p.nodePort, `${service.metadata.namespace}/${service.metadata.name}`)
+              : [],
+          )
+        : [],
+    )
+    .withOptions({
+      maxConcurrentReconciles: options.maxConcurrentReconciles,
+      // client-go's default lets a failing key wait up to 16 minutes. What fails here (a NodePort
+      // held by another Service, a webhook that is down, a policy that refuses) is usually fixed by
+      // someone else, with no event to tell us, so a retry never waits more than 30 s: about 14 tries
+      // in the first minute, then 2 a minute.
+      rateLimiter: new MaxOfRateLimiter(
+        new ItemExponentialFailureRateLimiter(5, 30_000),
+        new BucketRateLimiter(10, 100),
+      ),
+      // What owned objects report (mostly the echo of our own writes) waits until changes have
+      // stopped arriving for 200 ms (at most 10 s): in a burst, creates come first.
+      lowPriorityQuietMs: 200,
+    })
+    .complete(new ElasticWebReconciler());
+  const elasticWebs = informers.get(elasticWebType) as unknown as Informer<ElasticWeb>;
+  elasticWebs.addHandler(nodePorts.handler);
+  registerQpsGauges(manager, elasticWebs);
+  return { controller, informers };
 }
 
 /**
- * elasticweb_desired_qps and elasticweb_real_qps per ElasticWeb. Each ElasticWeb's lines are made when
- * the informer sees it change (and dropped when it is deleted), so a scrape only joins them.
+ * elasticweb_desired_qps and elasticweb_real_qps per ElasticWeb, exported only by the replica that
+ * leads (so sums over replicas are right). Each ElasticWeb's lines are made when the informer sees it
+ * change (and dropped when it is deleted), so a scrape only joins them.
  */
 function registerQpsGauges(manager: Manager, elasticWebs: Informer<ElasticWeb>): void {
   const desired = new TextGauge('elasticweb_desired_qps', 'QPS each ElasticWeb asks for (spec.totalQPS).');
@@ -100,5 +96,5 @@ function registerQpsGauges(manager: Manager, elasticWebs: Informer<ElasticWeb>):
       real.delete(keyOf(ew));
     },
   });
-  manager.metrics.addTextSource(() => desired.render() + real.render());
+  manager.metrics.addTextSource(() => desired.render() + real.render(), { leaderOnly: true });
 }

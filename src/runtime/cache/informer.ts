@@ -1,19 +1,19 @@
 /**
- * An informer: keeps a local, read-only copy of one kind of object (optionally one namespace and a
- * label selector) and tells handlers what changed. It lists, then watches from the list's
- * resourceVersion; a watch that ends is resumed from the last resourceVersion seen (bookmarks keep it
- * fresh); 410 Gone means relist; any other failure is logged and retried with exponential backoff.
- * It never stops on its own: only the signal passed to run() stops it.
+ * An informer: a local, read-only copy of one kind of object (optionally one namespace and a label
+ * selector), kept current by a Watcher, that tells handlers what changed. Objects pass through
+ * `transform` before they are stored, so the cache holds only what the controller reads.
  *
- * Objects are passed through `transform` before they are stored, so the cache holds only what the
- * controller reads (managedFields alone are often half of an object).
+ * Reads see this process's own writes at once (see Store): `recordWrite` is called by the cached
+ * client for every object a write returns.
  */
 
-import { isApiError } from '../client/errors.ts';
-import type { KubeClient, WatchEvent } from '../client/kube-client.ts';
-import { keyOf, type ResourceType } from '../client/resource-type.ts';
+import type { KubeClient } from '../client/kube-client.ts';
+import type { ResourceType } from '../client/resource-type.ts';
+import { keyOf } from '../client/resource-type.ts';
+import { type Clock, realClock } from '../clock.ts';
 import type { Logger } from '../log/logger.ts';
-import { sleep } from '../sleep.ts';
+import { Store } from './store.ts';
+import { Watcher } from './watcher.ts';
 
 /** The least every cached object has. */
 export interface KubeObject {
@@ -22,9 +22,11 @@ export interface KubeObject {
     namespace?: string;
     uid: string;
     resourceVersion?: string;
+    generation?: number;
     ownerReferences?: OwnerReference[];
     labels?: Record<string, string>;
     deletionTimestamp?: string;
+    managedFields?: ManagedFieldsEntry[];
   };
 }
 
@@ -35,6 +37,15 @@ export interface OwnerReference {
   uid: string;
   controller?: boolean;
   blockOwnerDeletion?: boolean;
+}
+
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  apiVersion?: string;
+  subresource?: string;
+  fieldsType?: string;
+  fieldsV1?: Record<string, unknown>;
 }
 
 export interface InformerHandler<T> {
@@ -51,34 +62,55 @@ export interface InformerOptions<T> {
   /** Shrinks each object before it is cached; must keep metadata.name/namespace/uid/resourceVersion. */
   transform?: (obj: T) => T;
   log: Logger;
-  /** First wait after a failure, doubled up to maxBackoffMs (defaults 800 ms and 30 s, as client-go). */
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
+  clock?: Clock;
   /** Server-side timeout of each watch; randomised per watch so watches do not end together. */
   watchTimeoutSeconds?: () => number;
+  /** See Watcher: a watch silent for this long is reopened (default 90 s). */
+  idleTimeoutMs?: number;
+  /** Backoff of a failing list/watch (defaults 800 ms doubling to 30 s). */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Called when `transform` throws for an object (which is then not cached). */
+  onTransformError?: (type: ResourceType) => void;
 }
-
-type Phase = 'starting' | 'listing' | 'watching' | 'backing-off' | 'stopped';
 
 export class Informer<T extends KubeObject> {
   readonly type: ResourceType;
+  readonly labelSelector: string | undefined;
   readonly #options: InformerOptions<T>;
-  readonly #store = new Map<string, T>();
+  readonly #store: Store<T>;
+  readonly #watcher: Watcher<T, T>;
   readonly #handlers: InformerHandler<T>[] = [];
   readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #transform: (obj: T) => T;
   #synced = false;
   #syncWaiters: (() => void)[] = [];
-  #phase: Phase = 'starting';
-  /** When the informer last failed to reach the server, and since when it has been failing. */
+  /** Since when the informer has been failing to reach the server (monotonic ms), if it is. */
   #failingSince: number | undefined;
   #lastError: unknown;
-  #relists = 0;
-  #watchRestarts = 0;
 
   constructor(options: InformerOptions<T>) {
     this.type = options.type;
+    this.labelSelector = options.labelSelector;
     this.#options = options;
+    this.#clock = options.clock ?? realClock;
+    this.#store = new Store<T>({ clock: this.#clock });
+    this.#transform = options.transform ?? ((o: T) => o);
     this.#log = options.log.child({ informer: options.type.kind, labelSelector: options.labelSelector });
+    this.#watcher = new Watcher<T, T>({
+      client: options.client,
+      type: options.type,
+      namespace: options.namespace,
+      labelSelector: options.labelSelector,
+      transform: this.#transform,
+      log: this.#log,
+      clock: this.#clock,
+      watchTimeoutSeconds: options.watchTimeoutSeconds,
+      idleTimeoutMs: options.idleTimeoutMs,
+      initialBackoffMs: options.initialBackoffMs,
+      maxBackoffMs: options.maxBackoffMs,
+    });
   }
 
   /** Registers a handler. Handlers added after start see only later changes (they can read the store). */
@@ -86,17 +118,30 @@ export class Informer<T extends KubeObject> {
     this.#handlers.push(handler);
   }
 
+  /** The newest known state of `namespace/name` (our own unseen write, else the watched copy). */
   get(key: string): T | undefined {
     return this.#store.get(key);
   }
 
   /** Every cached object. The array is new; the objects are the cache's own: do not modify them. */
   list(): T[] {
-    return [...this.#store.values()];
+    return this.#store.list();
   }
 
   get size(): number {
     return this.#store.size;
+  }
+
+  /**
+   * Records an object one of our writes returned, so reads see it before the watch does. It goes
+   * through the same transform as watched objects.
+   */
+  recordWrite(raw: T): void {
+    try {
+      this.#store.recordWrite(this.#transform(raw));
+    } catch {
+      // the watch will bring it (and report the transform's failure)
+    }
   }
 
   get hasSynced(): boolean {
@@ -105,16 +150,15 @@ export class Informer<T extends KubeObject> {
 
   /** Milliseconds the informer has been unable to reach the server, or 0 when it is fine. */
   get failingForMs(): number {
-    return this.#failingSince === undefined ? 0 : Date.now() - this.#failingSince;
+    return this.#failingSince === undefined ? 0 : this.#clock.now() - this.#failingSince;
+  }
+
+  get lastError(): unknown {
+    return this.#lastError;
   }
 
   get stats() {
-    return {
-      phase: this.#phase,
-      size: this.#store.size,
-      relists: this.#relists,
-      watchRestarts: this.#watchRestarts,
-    };
+    return { size: this.#store.size, unseenWrites: this.#store.unseenWrites, ...this.#watcher.stats };
   }
 
   /** Resolves once the first list has been stored (or when `signal` aborts). */
@@ -127,117 +171,60 @@ export class Informer<T extends KubeObject> {
   }
 
   /** Lists and watches until `signal` aborts. Never rejects. */
-  async run(signal: AbortSignal): Promise<void> {
-    const { initialBackoffMs = 800, maxBackoffMs = 30_000 } = this.#options;
-    let resourceVersion: string | undefined;
-    let backoff = initialBackoffMs;
-    while (!signal.aborted) {
-      try {
-        if (resourceVersion === undefined) {
-          this.#phase = 'listing';
-          resourceVersion = await this.#relist(signal);
-        }
-        this.#phase = 'watching';
-        const from: string = resourceVersion;
-        let lastSeen = from;
-        await this.#options.client.watch<T>(
-          this.type,
-          {
-            namespace: this.#options.namespace,
-            labelSelector: this.#options.labelSelector,
-            resourceVersion: from,
-            timeoutSeconds: this.#options.watchTimeoutSeconds?.() ?? 300 + Math.floor(Math.random() * 300),
-            signal,
-          },
-          (event) => {
-            lastSeen = this.#apply(event) ?? lastSeen;
-            resourceVersion = lastSeen;
-            this.#healthy();
-            backoff = initialBackoffMs;
-          },
-        );
-        // The server ended the watch (its timeout): resume from the last resourceVersion seen.
-        this.#healthy();
-        this.#watchRestarts++;
-        backoff = initialBackoffMs;
-      } catch (err) {
-        if (signal.aborted) break;
-        if (isApiError(err) && err.gone) {
-          // Our resourceVersion was compacted away: only a fresh list can tell what changed meanwhile.
-          this.#log.info({ resourceVersion }, 'watch expired (410 Gone); relisting');
-          resourceVersion = undefined;
-          continue;
-        }
-        this.#failingSince ??= Date.now();
-        this.#lastError = err;
-        this.#phase = 'backing-off';
-        const wait = backoff * (0.5 + Math.random()); // jitter, so many informers do not retry in step
-        this.#log.warn({ err: describe(err), retryInMs: Math.round(wait) }, 'list/watch failed; retrying');
-        await sleep(wait, signal);
-        backoff = Math.min(backoff * 2, maxBackoffMs);
-      }
-    }
-    this.#phase = 'stopped';
-  }
-
-  get lastError(): unknown {
-    return this.#lastError;
-  }
-
-  #healthy(): void {
-    if (this.#failingSince !== undefined) {
-      this.#log.info({ downForMs: Date.now() - this.#failingSince }, 'reconnected to the API server');
-    }
-    this.#failingSince = undefined;
-  }
-
-  /** Lists everything, replaces the store, and tells handlers what differs from before. */
-  async #relist(signal: AbortSignal): Promise<string> {
-    const list = await this.#options.client.listTransformed<T, T>(this.type, {
-      namespace: this.#options.namespace,
-      labelSelector: this.#options.labelSelector,
+  run(signal: AbortSignal): Promise<void> {
+    return this.#watcher.run(
+      {
+        listed: (items) => this.#listed(items),
+        applied: (obj) => {
+          const before = this.#store.applied(obj);
+          if (before) this.#emit('update', obj, before);
+          else this.#emit('add', obj);
+        },
+        deleted: (obj) => this.#emit('delete', this.#store.deleted(keyOf(obj.metadata)) ?? obj),
+        healthy: () => {
+          if (this.#failingSince !== undefined) {
+            this.#log.info({ downForMs: Math.round(this.failingForMs) }, 'reconnected to the API server');
+          }
+          this.#failingSince = undefined;
+        },
+        failed: (err, retryInMs) => {
+          this.#failingSince ??= this.#clock.now();
+          this.#lastError = err;
+          this.#log.warn(
+            { err: err instanceof Error ? err.message : String(err), retryInMs: Math.round(retryInMs) },
+            'list/watch failed; retrying',
+          );
+        },
+        transformFailed: (raw, err) => {
+          const meta = (raw as { metadata?: { namespace?: string; name?: string } }).metadata;
+          this.#log.error(
+            { err, object: meta && keyOf({ namespace: meta.namespace, name: meta.name ?? '?' }) },
+            'transform failed; object left out of the cache',
+          );
+          this.#options.onTransformError?.(this.type);
+        },
+      },
       signal,
-      transform: this.#options.transform ?? ((o: T) => o),
-    });
-    this.#healthy();
-    this.#relists++;
-    const fresh = new Map<string, T>();
-    for (const item of list.items) fresh.set(keyOf(item.metadata), item);
-    const old = new Map(this.#store);
-    this.#store.clear();
-    for (const [key, obj] of fresh) {
-      this.#store.set(key, obj);
-      const before = old.get(key);
+    );
+  }
+
+  /** Replaces the store with a fresh list and tells handlers what differs from before. */
+  #listed(items: T[]): void {
+    const old = this.#store.replace(items);
+    for (const obj of items) {
+      const before = old.get(keyOf(obj.metadata));
       if (!before) this.#emit('add', obj);
       else if (before.metadata.resourceVersion !== obj.metadata.resourceVersion)
         this.#emit('update', obj, before);
     }
+    const fresh = new Set(items.map((o) => keyOf(o.metadata)));
     for (const [key, obj] of old) if (!fresh.has(key)) this.#emit('delete', obj);
     if (!this.#synced) {
       this.#synced = true;
-      this.#log.info({ objects: fresh.size }, 'cache synced');
+      this.#log.info({ objects: items.length }, 'cache synced');
       for (const resolve of this.#syncWaiters) resolve();
       this.#syncWaiters = [];
     }
-    return list.resourceVersion;
-  }
-
-  /** Applies one watch event to the store; returns its resourceVersion. */
-  #apply(event: WatchEvent<T>): string | undefined {
-    const rv = event.object.metadata?.resourceVersion;
-    if (event.type === 'BOOKMARK') return rv;
-    const obj = (this.#options.transform ?? ((o: T) => o))(event.object);
-    const key = keyOf(obj.metadata);
-    const before = this.#store.get(key);
-    if (event.type === 'DELETED') {
-      this.#store.delete(key);
-      this.#emit('delete', before ?? obj);
-    } else {
-      this.#store.set(key, obj);
-      if (before) this.#emit('update', obj, before);
-      else this.#emit('add', obj);
-    }
-    return rv;
   }
 
   #emit(what: 'add' | 'update' | 'delete', obj: T, before?: T): void {
@@ -252,8 +239,4 @@ export class Informer<T extends KubeObject> {
       }
     }
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,22 +1,31 @@
 /**
- * The one client for the API server: JSON over a shared pool of kept-alive HTTPS connections (node's
- * own https module: no extra library to load), with server-side apply, the status subresource,
- * paginated lists and streaming watches.
+ * The one client for the API server: JSON over a pool of kept-alive HTTPS connections (node's own
+ * https module: no extra library to load), with server-side apply, the status subresource, paginated
+ * lists and streaming watches. Objects are plain parsed JSON, never run through generated model
+ * classes: nothing is dropped silently, and nothing is serialised twice.
  *
- * Objects are plain parsed JSON, never run through generated model classes: nothing is dropped
- * silently, and nothing is serialised twice.
+ * What it retries by itself, and nothing else (every other failure is an ApiError for the caller,
+ * usually a controller that retries with per-key backoff):
+ *  - what the server asks for: 429, or a 5xx with Retry-After, as client-go does (at most
+ *    `maxServerRetries` times);
+ *  - a 401, once, with a fresh credential and fresh TLS material (a rotated token or certificate);
+ *  - a failed TLS handshake, once, with fresh TLS material (a rotated CA);
+ *  - an idempotent read (GET) whose connection was reset, a few times: a kept-alive connection the
+ *    server closed while idle is not a failure of the request.
  *
- * Retries here are only the ones the server asks for (429 or 5xx with Retry-After, as client-go does)
- * and one retry after a 401 with a fresh credential. Every other failure is an ApiError for the caller
- * (usually the controller, which retries with per-key backoff).
+ * Writes pass a `fence` first: a leader-elected manager refuses writes once its lease may have
+ * lapsed, so a replica that was frozen or cut off never writes over its successor.
+ *
+ * Connections go through HTTPS_PROXY / NO_PROXY from the environment, or the kubeconfig's proxy-url.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { sleep } from '../sleep.ts';
-import { ApiError, type StatusBody } from './errors.ts';
+import { type Clock, realClock, sleep } from '../clock.ts';
+import { ApiError, type StatusBody, WatchIdleError } from './errors.ts';
 import { type ObjectKey, type ResourceType, resourcePath } from './resource-type.ts';
-import type { RestConfig } from './rest-config.ts';
+import type { RestConfig, TlsOptions } from './rest-config.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { WatchLineSplitter } from './watch-stream.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -32,7 +41,8 @@ export interface RequestRecord {
 }
 
 export interface KubeClientOptions {
-  userAgent?: string;
+  /** The User-Agent header: name/version of the program using the client. */
+  userAgent: string;
   /** Client-side rate limit in requests per second; 0 or less turns it off (the default, as in controller-runtime). */
   qps?: number;
   burst?: number;
@@ -44,6 +54,11 @@ export interface KubeClientOptions {
   timeoutMs?: number;
   /** Connections kept per server (default 32); each open watch holds one. */
   maxSockets?: number;
+  /** Retries of 429 / 5xx with Retry-After before giving up (default 10, as client-go). */
+  maxServerRetries?: number;
+  /** Called before every write (not reads); throws to refuse it (see NotLeaderError). */
+  fence?: (what: string) => void;
+  clock?: Clock;
 }
 
 export interface RequestOptions {
@@ -53,6 +68,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Recorded verb, when the method alone does not say it (list, watch, apply). */
   verb?: string;
+  /** Overrides the client's per-request timeout. */
+  timeoutMs?: number;
 }
 
 export interface ListOptions {
@@ -86,48 +103,61 @@ export interface WatchOptions {
   resourceVersion: string;
   /** Server-side timeout; the server ends the watch cleanly after this (default 300 s). */
   timeoutSeconds?: number;
+  /**
+   * A watch that delivers nothing at all (no event, no bookmark) for this long is presumed dead and
+   * ends with an `unreachable` ApiError (default 0: no limit). The API server sends a bookmark about
+   * once a minute on a quiet watch, so a limit a little above that finds a connection that died
+   * without a FIN long before TCP keep-alive would.
+   */
+  idleTimeoutMs?: number;
   signal?: AbortSignal;
 }
 
-/** Retries the server asks for (Retry-After) before giving up, as client-go's default. */
-const maxServerRetries = 10;
+export interface ObjectWithMeta {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+const defaultMaxServerRetries = 10;
 const maxRetryAfterSeconds = 30;
+/** Resets of a read's connection retried before giving up. */
+const maxResetRetries = 3;
 
 const applyPatch = 'application/apply-patch+yaml';
 const mergePatch = 'application/merge-patch+json';
+const jsonPatch = 'application/json-patch+json';
+const strategicMergePatch = 'application/strategic-merge-patch+json';
 
 export class KubeClient {
   readonly config: RestConfig;
-  readonly #agent: HttpAgent;
   readonly #options: KubeClientOptions;
   readonly #limiter: TokenBucket | undefined;
   readonly #url: URL;
   readonly #basePath: string;
-  readonly #request: typeof httpsRequest;
+  readonly #https: boolean;
+  readonly #clock: Clock;
+  /** The connection pool and the TLS material it was built with (rebuilt when that rotates). */
+  #pool: { tls: TlsOptions | undefined; agent: HttpAgent } | undefined;
+  #closed = false;
 
-  constructor(config: RestConfig, options: KubeClientOptions = {}) {
+  constructor(config: RestConfig, options: KubeClientOptions) {
     this.config = config;
     this.#options = options;
     this.#url = new URL(config.server);
     this.#basePath = this.#url.pathname.replace(/\/+$/, '');
-    const pool = {
-      keepAlive: true,
-      // TCP keep-alive probes find connections that died without a FIN (a restarted API server).
-      keepAliveMsecs: 30_000,
-      maxSockets: options.maxSockets ?? 32,
-      maxFreeSockets: 16,
-      scheduling: 'lifo' as const,
-    };
-    const https = this.#url.protocol === 'https:';
-    this.#agent = https ? new HttpsAgent({ ...pool, ...config.tls }) : new HttpAgent(pool);
-    this.#request = https ? httpsRequest : httpRequest;
+    this.#https = this.#url.protocol === 'https:';
+    this.#clock = options.clock ?? realClock;
     this.#limiter =
-      options.qps && options.qps > 0 ? new TokenBucket(options.qps, options.burst ?? options.qps) : undefined;
+      options.qps && options.qps > 0
+        ? new TokenBucket(options.qps, options.burst ?? options.qps, () => this.#clock.now(), this.#clock)
+        : undefined;
   }
 
   /** Host label for metrics, as client-go reports it. */
   get host(): string {
-    return new URL(this.config.server).host;
+    return this.#url.host;
   }
 
   // ---- typed verbs --------------------------------------------------------------------------------
@@ -203,39 +233,35 @@ export class KubeClient {
     });
   }
 
-  /** Server-side apply to the status subresource. */
-  async applyStatus<T>(type: ResourceType, body: ObjectWithMeta, fieldManager: string): Promise<T> {
-    return this.request<T>(
-      'PATCH',
-      resourcePath(type, body.metadata.namespace, body.metadata.name, 'status'),
-      {
-        verb: 'apply',
-        body,
-        contentType: applyPatch,
-        query: { fieldManager, force: true },
-      },
-    );
-  }
-
-  /** JSON merge patch (RFC 7386) of the status subresource. */
-  async mergePatchStatus<T>(
+  /** JSON merge patch (RFC 7386), of the object or of a subresource such as `status`. */
+  async mergePatch<T>(
     type: ResourceType,
     key: ObjectKey,
     patch: unknown,
     fieldManager: string,
+    subresource?: string,
   ): Promise<T> {
-    return this.request<T>('PATCH', resourcePath(type, key.namespace, key.name, 'status'), {
+    return this.request<T>('PATCH', resourcePath(type, key.namespace, key.name, subresource), {
       body: patch,
       contentType: mergePatch,
       query: { fieldManager },
     });
   }
 
-  /** JSON merge patch (RFC 7386). */
-  async mergePatch<T>(type: ResourceType, key: ObjectKey, patch: unknown, fieldManager: string): Promise<T> {
-    return this.request<T>('PATCH', resourcePath(type, key.namespace, key.name), {
-      body: patch,
-      contentType: mergePatch,
+  /**
+   * JSON patch (RFC 6902). Its `test` operations are checked against the object as stored, so
+   * `{op: 'test', path: '/metadata/uid', value}` is a true uid precondition, also on subresources.
+   */
+  async jsonPatch<T>(
+    type: ResourceType,
+    key: ObjectKey,
+    operations: unknown[],
+    fieldManager: string,
+    subresource?: string,
+  ): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(type, key.namespace, key.name, subresource), {
+      body: operations,
+      contentType: jsonPatch,
       query: { fieldManager },
     });
   }
@@ -249,7 +275,7 @@ export class KubeClient {
   ): Promise<T> {
     return this.request<T>('PATCH', resourcePath(type, key.namespace, key.name), {
       body: patch,
-      contentType: 'application/strategic-merge-patch+json',
+      contentType: strategicMergePatch,
       query: { fieldManager },
     });
   }
@@ -264,11 +290,16 @@ export class KubeClient {
   async delete(
     type: ResourceType,
     key: ObjectKey,
-    options: { propagationPolicy?: string } = {},
+    options: { propagationPolicy?: string; uid?: string } = {},
   ): Promise<void> {
-    await this.request('DELETE', resourcePath(type, key.namespace, key.name), {
-      body: options.propagationPolicy ? { propagationPolicy: options.propagationPolicy } : undefined,
-    });
+    const body =
+      options.propagationPolicy || options.uid
+        ? {
+            ...(options.propagationPolicy ? { propagationPolicy: options.propagationPolicy } : {}),
+            ...(options.uid ? { preconditions: { uid: options.uid } } : {}),
+          }
+        : undefined;
+    await this.request('DELETE', resourcePath(type, key.namespace, key.name), { body });
   }
 
   /**
@@ -276,7 +307,7 @@ export class KubeClient {
    * 0 when it does not answer within `timeoutMs`. Recorded like every request.
    */
   async health(path: string, timeoutMs: number): Promise<number> {
-    const started = performance.now();
+    const started = this.#clock.now();
     try {
       const res = await this.#send('GET', path, { signal: AbortSignal.timeout(timeoutMs) });
       await readBody(res);
@@ -293,8 +324,8 @@ export class KubeClient {
   /**
    * Watches from `resourceVersion` with bookmarks, calling `onEvent` for every event in order.
    * Resolves when the server ends the stream (timeoutSeconds elapsed: resume from the last seen
-   * resourceVersion); rejects with an ApiError when it fails (410 Gone means: relist).
-   * An ERROR event is turned into a rejection too.
+   * resourceVersion) or when `signal` aborts; rejects with an ApiError when it fails (410 Gone means:
+   * relist). An ERROR event is turned into a rejection carrying its Status.
    */
   async watch<T>(
     type: ResourceType,
@@ -310,85 +341,109 @@ export class KubeClient {
       labelSelector: options.labelSelector,
       fieldSelector: options.fieldSelector,
     };
-    const started = performance.now();
-    const record = (status: number) =>
-      this.#options.onResponse?.({
-        method: 'GET',
-        verb: 'watch',
-        path,
-        status,
-        durationSeconds: (performance.now() - started) / 1000,
-      });
-    // No idle timeout of our own beyond the server's: a quiet watch is normal. A watchdog above
-    // the server timeout catches a connection that died without a FIN.
-    const watchdog = AbortSignal.timeout(((options.timeoutSeconds ?? 300) + 30) * 1000);
-    const signal = options.signal ? AbortSignal.any([options.signal, watchdog]) : watchdog;
-    let res: IncomingMessage;
+    const started = this.#clock.now();
+    const record = (status: number) => this.#record('GET', 'watch', path, status, started);
+    // Our own end of the watch: the caller's signal, or the idle watchdog below.
+    const abort = new AbortController();
+    const onAbort = () => abort.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let idle = false;
+    let watchdog: { cancel(): void } | undefined;
+    const armWatchdog = () => {
+      watchdog?.cancel();
+      if (!options.idleTimeoutMs) return;
+      watchdog = this.#clock.setTimer(() => {
+        idle = true;
+        abort.abort();
+      }, options.idleTimeoutMs);
+    };
+    const idleError = () => new WatchIdleError(path, options.idleTimeoutMs ?? 0);
+    armWatchdog();
     try {
-      res = await this.#send('GET', path, { query, signal });
-    } catch (err) {
-      record(0);
-      if (options.signal?.aborted) return;
-      throw this.#networkError('GET', path, err);
-    }
-    const status = res.statusCode ?? 0;
-    record(status);
-    if (status !== 200) throw errorFrom('GET', path, status, await readBody(res), res.headers['retry-after']);
-    let buffered = '';
-    res.setEncoding('utf8');
-    try {
-      for await (const chunk of res as AsyncIterable<string>) {
-        buffered += chunk;
-        let newline = buffered.indexOf('\n');
-        while (newline >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          newline = buffered.indexOf('\n');
-          if (line.trim() === '') continue;
-          const event = JSON.parse(line) as WatchEvent<T>;
-          if (event.type === 'ERROR') {
-            const status = event.object as StatusBody;
-            throw new ApiError({ status: status.code ?? 500, method: 'GET', path, body: status });
-          }
-          onEvent(event);
-        }
+      let res: IncomingMessage;
+      try {
+        res = await this.#send('GET', path, { query, signal: abort.signal });
+      } catch (err) {
+        record(0);
+        if (options.signal?.aborted) return;
+        if (idle) throw idleError();
+        throw this.#networkError('GET', path, err);
       }
-    } catch (err) {
-      res.destroy();
-      if (err instanceof ApiError) throw err;
-      if (options.signal?.aborted) return;
-      throw this.#networkError('GET', path, err);
+      const status = res.statusCode ?? 0;
+      record(status);
+      if (status !== 200)
+        throw errorFrom('GET', path, status, await readBody(res), res.headers['retry-after']);
+      const lines = new WatchLineSplitter();
+      res.setEncoding('utf8');
+      const deliver = (line: string) => {
+        const event = JSON.parse(line) as WatchEvent<T>;
+        if (event.type === 'ERROR') {
+          const body = event.object as StatusBody;
+          throw new ApiError({ status: body.code ?? 500, method: 'GET', path, body });
+        }
+        onEvent(event);
+      };
+      try {
+        for await (const chunk of res as AsyncIterable<string>) {
+          armWatchdog();
+          for (const line of lines.push(chunk)) deliver(line);
+        }
+        for (const line of lines.end()) deliver(line);
+      } catch (err) {
+        res.destroy();
+        if (err instanceof ApiError) throw err;
+        if (options.signal?.aborted) return;
+        if (idle) throw idleError();
+        throw this.#networkError('GET', path, err);
+      }
+      // A stream the watchdog cut ends like a clean one on some node versions: it is not.
+      if (idle && !options.signal?.aborted) throw idleError();
+    } finally {
+      watchdog?.cancel();
+      options.signal?.removeEventListener('abort', onAbort);
     }
   }
 
   // ---- the request core ---------------------------------------------------------------------------
 
-  /** One API call, with the retries the server asks for; throws ApiError on failure. */
+  /** One API call, with the retries described at the top of the file; throws ApiError on failure. */
   async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
     const verb = options.verb ?? defaultVerb(method);
-    let refreshedAuth = false;
+    if (method !== 'GET') this.#options.fence?.(`${verb} ${path}`);
+    let refreshed = false;
+    let resets = 0;
+    const maxServerRetries = this.#options.maxServerRetries ?? defaultMaxServerRetries;
     for (let attempt = 0; ; attempt++) {
       if (this.#limiter) await this.#limiter.take(options.signal);
-      const started = performance.now();
-      const signal = options.signal
-        ? AbortSignal.any([options.signal, AbortSignal.timeout(this.#options.timeoutMs ?? 60_000)])
-        : AbortSignal.timeout(this.#options.timeoutMs ?? 60_000);
+      const started = this.#clock.now();
+      const timeout = AbortSignal.timeout(options.timeoutMs ?? this.#options.timeoutMs ?? 60_000);
+      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
       let status: number;
       let text: string;
       let res: IncomingMessage;
       try {
-        res = await this.#send(method, path, { ...options, signal }, refreshedAuth);
+        res = await this.#send(method, path, { ...options, signal }, refreshed);
         status = res.statusCode ?? 0;
         text = await readBody(res);
       } catch (err) {
         this.#record(method, verb, path, 0, started);
+        if (options.signal?.aborted) throw this.#networkError(method, path, err);
+        if (isTlsFailure(err) && !refreshed) {
+          refreshed = true; // a rotated CA or certificate: read the files again, once
+          continue;
+        }
+        if (method === 'GET' && isConnectionReset(err) && resets < maxResetRetries) {
+          resets++;
+          await sleep(50 * resets, options.signal, this.#clock);
+          continue;
+        }
         throw this.#networkError(method, path, err);
       }
       this.#record(method, verb, path, status, started);
       if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
       const error = errorFrom(method, path, status, text, res.headers['retry-after']);
-      if (status === 401 && !refreshedAuth) {
-        refreshedAuth = true; // a rotated token: ask for the credential again, once
+      if (status === 401 && !refreshed) {
+        refreshed = true; // a rotated token or client certificate: ask for the credential again, once
         continue;
       }
       const wait = error.retryAfterSeconds;
@@ -396,12 +451,39 @@ export class KubeClient {
       if (!retryable || attempt >= maxServerRetries) throw error;
       const waitSeconds = Math.min(Math.max(wait, 1), maxRetryAfterSeconds);
       this.#options.onRetry?.(
-        { method, verb, path, status, durationSeconds: (performance.now() - started) / 1000 },
+        { method, verb, path, status, durationSeconds: (this.#clock.now() - started) / 1000 },
         waitSeconds,
       );
-      await sleep(waitSeconds * 1000, options.signal);
+      await sleep(waitSeconds * 1000, options.signal, this.#clock);
       options.signal?.throwIfAborted();
+      // The lease may have lapsed while we waited.
+      if (method !== 'GET') this.#options.fence?.(`${verb} ${path}`);
     }
+  }
+
+  /** The connection pool for the current TLS material (a new one when it rotated). */
+  async #agent(refresh: boolean): Promise<HttpAgent> {
+    if (this.#closed) throw new Error('client closed');
+    const tls = this.#https ? await this.config.tls(refresh) : undefined;
+    if (this.#pool && this.#pool.tls === tls) return this.#pool.agent;
+    const old = this.#pool?.agent;
+    const pool = {
+      keepAlive: true,
+      // TCP keep-alive probes find connections that died without a FIN (a restarted API server).
+      keepAliveMsecs: 30_000,
+      maxSockets: this.#options.maxSockets ?? 32,
+      maxFreeSockets: 16,
+      scheduling: 'lifo' as const,
+      proxyEnv: this.config.proxyUrl
+        ? { HTTPS_PROXY: this.config.proxyUrl, HTTP_PROXY: this.config.proxyUrl }
+        : process.env,
+    };
+    const agent = this.#https ? new HttpsAgent({ ...pool, ...tls }) : new HttpAgent(pool);
+    this.#pool = { tls, agent };
+    // Requests already on the old pool (watches included) finish or end on their own timeout; then
+    // its connections close, and watches reconnect with the new credentials.
+    if (old) this.#clock.setTimer(() => old.destroy(), this.#options.timeoutMs ?? 60_000);
+    return agent;
   }
 
   /** Sends one request; resolves with the response once its headers arrive. */
@@ -409,13 +491,13 @@ export class KubeClient {
     method: HttpMethod,
     path: string,
     options: RequestOptions,
-    refreshAuth = false,
+    refresh = false,
   ): Promise<IncomingMessage> {
     const headers: Record<string, string> = {
       accept: 'application/json',
-      'user-agent': this.#options.userAgent ?? 'elasticweb-operator',
+      'user-agent': this.#options.userAgent,
     };
-    const authorization = await this.config.authorization(refreshAuth);
+    const authorization = await this.config.authorization(refresh);
     if (authorization) headers.authorization = authorization;
     let body: string | undefined;
     if (options.body !== undefined) {
@@ -423,15 +505,17 @@ export class KubeClient {
       headers['content-type'] = options.contentType ?? 'application/json';
       headers['content-length'] = String(Buffer.byteLength(body));
     }
+    const agent = await this.#agent(refresh);
+    const send = this.#https ? httpsRequest : httpRequest;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = this.#request({
+      const req = send({
         protocol: this.#url.protocol,
         hostname: this.#url.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: this.#url.port || undefined,
         path: `${this.#basePath}${path}${queryString(options.query)}`,
         method,
         headers,
-        agent: this.#agent,
+        agent,
         signal: options.signal,
       });
       req.once('response', resolve);
@@ -446,7 +530,7 @@ export class KubeClient {
       verb,
       path,
       status,
-      durationSeconds: (performance.now() - started) / 1000,
+      durationSeconds: (this.#clock.now() - started) / 1000,
     });
   }
 
@@ -458,15 +542,9 @@ export class KubeClient {
 
   /** Closes every connection; in-flight requests fail. */
   async close(): Promise<void> {
-    this.#agent.destroy();
+    this.#closed = true;
+    this.#pool?.agent.destroy();
   }
-}
-
-export interface ObjectWithMeta {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; [key: string]: unknown };
-  [key: string]: unknown;
 }
 
 async function readBody(res: IncomingMessage): Promise<string> {
@@ -496,6 +574,26 @@ function errorFrom(
     body,
     retryAfterSeconds: Number.isFinite(seconds) ? seconds : undefined,
   });
+}
+
+/** A connection that broke under a request: worth one more try for a read. */
+function isConnectionReset(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ECONNABORTED' ||
+    (err instanceof Error && /socket hang up/i.test(err.message))
+  );
+}
+
+/** The TLS handshake failed (certificate or CA): fresh material may fix it. */
+function isTlsFailure(err: unknown): boolean {
+  const code = String((err as { code?: string }).code ?? '');
+  return (
+    /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL_|ERR_TLS_CERT)/.test(code) ||
+    (err instanceof Error && /certificate|ssl3_read_bytes|tlsv1 alert/i.test(err.message))
+  );
 }
 
 function defaultVerb(method: HttpMethod): string {

@@ -3,14 +3,17 @@
  * --kubeconfig, then $KUBECONFIG (a list of files, merged: the first definition of a name wins),
  * then ~/.kube/config, then the in-cluster ServiceAccount.
  *
- * Certificates, tokens, token files (re-read as they rotate), basic auth and the in-cluster
- * ServiceAccount are read here directly. Exec plugins and auth providers are handed to
- * @kubernetes/client-node, loaded only then: the library costs about 85 MiB of resident memory,
- * more than the rest of the operator, for credentials most operators never use.
+ * Credentials rotate, so none is read only once: token files, client certificates, keys and CA files
+ * are read again when asked after `refreshMs` (a minute) or at once after a 401 or a failed TLS
+ * handshake (`refresh`), and the client rebuilds its connections when the TLS material changed.
+ * Exec plugins and auth providers are handed to @kubernetes/client-node, loaded only then: the library
+ * costs about 85 MiB of resident memory, more than the rest of the operator, for credentials most
+ * operators never use.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { type Clock, realClock } from '../clock.ts';
 
 export interface TlsOptions {
   ca?: string | Buffer;
@@ -23,11 +26,17 @@ export interface TlsOptions {
 export interface RestConfig {
   /** Base URL of the API server, e.g. https://127.0.0.1:6443 */
   readonly server: string;
-  readonly tls: TlsOptions;
   /** The namespace of the current context (or the pod's, in a cluster), if any. */
   readonly namespace: string | undefined;
   /** Where the configuration came from, for the start-up log. */
   readonly source: string;
+  /** The kubeconfig's proxy-url, if any (else HTTPS_PROXY / NO_PROXY from the environment apply). */
+  readonly proxyUrl?: string;
+  /**
+   * The TLS material. Returns the same object while nothing changed, so a caller can compare
+   * identity to know when to rebuild its connections; `refresh` reads the sources again at once.
+   */
+  tls(refresh?: boolean): Promise<TlsOptions>;
   /**
    * The Authorization header value, if the credential uses one. Cached for a minute (token files
    * rotate); `refresh` asks again at once, as after a 401.
@@ -35,7 +44,7 @@ export interface RestConfig {
   authorization(refresh?: boolean): Promise<string | undefined>;
 }
 
-const authorizationTtlMs = 60_000;
+const refreshMs = 60_000;
 const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 interface NamedCluster {
@@ -69,15 +78,25 @@ interface KubeconfigFile {
 export async function loadRestConfig(
   kubeconfigPath?: string,
   env: NodeJS.ProcessEnv = process.env,
+  clock: Clock = realClock,
 ): Promise<RestConfig> {
   // --kubeconfig falls back to $KUBECONFIG, which may list several files: merge them as kubectl does.
-  if (kubeconfigPath) return fromFiles(kubeconfigPath.split(delimiter).filter((p) => p !== ''));
+  if (kubeconfigPath)
+    return fromFiles(
+      kubeconfigPath.split(delimiter).filter((p) => p !== ''),
+      clock,
+    );
   const listed = (env.KUBECONFIG ?? '').split(delimiter).filter((p) => p !== '');
-  if (listed.length > 0) return fromFiles(listed);
+  if (listed.length > 0) return fromFiles(listed, clock);
   const home = join(env.HOME ?? homedir(), '.kube', 'config');
-  if (existsSync(home)) return fromFiles([home]);
+  if (existsSync(home)) return fromFiles([home], clock);
   if (env.KUBERNETES_SERVICE_HOST && existsSync(join(serviceAccountDir, 'token'))) {
-    return inCluster(env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT ?? '443', serviceAccountDir);
+    return inCluster(
+      env.KUBERNETES_SERVICE_HOST,
+      env.KUBERNETES_SERVICE_PORT ?? '443',
+      serviceAccountDir,
+      clock,
+    );
   }
   throw new Error(
     'no kubeconfig: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a cluster',
@@ -85,7 +104,7 @@ export async function loadRestConfig(
 }
 
 /** Reads and merges kubeconfig files (missing ones in a $KUBECONFIG list are skipped, as kubectl does). */
-async function fromFiles(paths: string[]): Promise<RestConfig> {
+async function fromFiles(paths: string[], clock: Clock): Promise<RestConfig> {
   const merged: Required<Omit<KubeconfigFile, 'current-context'>> & { current?: string } = {
     clusters: [],
     users: [],
@@ -119,26 +138,31 @@ async function fromFiles(paths: string[]): Promise<RestConfig> {
   if (!cluster?.server)
     throw new Error(`kubeconfig ${source}: cluster "${context.cluster}" not found or has no server`);
   const user = merged.users.find((u) => u.name === context.user)?.user ?? {};
-  if (cluster['proxy-url']) throw new Error(`kubeconfig ${source}: proxy-url is not supported`);
+  const proxyUrl = cluster['proxy-url'] || undefined;
 
-  if (user.exec || user['auth-provider']) return viaClientNode(existing, source);
+  if (user.exec || user['auth-provider']) return viaClientNode(existing, source, proxyUrl, clock);
 
   const clusterDir = origin.get(`cluster/${context.cluster}`) ?? '.';
   const userDir = origin.get(`user/${context.user}`) ?? '.';
-  const read = (data: string | undefined, file: string | undefined, dir: string) =>
+  const source_ = (data: string | undefined, file: string | undefined, dir: string): Source | undefined =>
     data
-      ? Buffer.from(data, 'base64')
+      ? { data: Buffer.from(data, 'base64') }
       : file
-        ? readFileSync(isAbsolute(file) ? file : join(dir, file))
+        ? { file: isAbsolute(file) ? file : join(dir, file) }
         : undefined;
 
-  const tls: TlsOptions = {
-    ca: read(cluster['certificate-authority-data'], cluster['certificate-authority'], clusterDir),
-    cert: read(user['client-certificate-data'], user['client-certificate'], userDir),
-    key: read(user['client-key-data'], user['client-key'], userDir),
-    ...(cluster['insecure-skip-tls-verify'] ? { rejectUnauthorized: false } : {}),
-    ...(cluster['tls-server-name'] ? { servername: cluster['tls-server-name'] } : {}),
-  };
+  const tls = reloadingTls(
+    {
+      ca: source_(cluster['certificate-authority-data'], cluster['certificate-authority'], clusterDir),
+      cert: source_(user['client-certificate-data'], user['client-certificate'], userDir),
+      key: source_(user['client-key-data'], user['client-key'], userDir),
+    },
+    {
+      ...(cluster['insecure-skip-tls-verify'] ? { rejectUnauthorized: false } : {}),
+      ...(cluster['tls-server-name'] ? { servername: cluster['tls-server-name'] } : {}),
+    },
+    clock,
+  );
   let authorization: (refresh: boolean) => Promise<string | undefined>;
   if (user.token) {
     const header = `Bearer ${user.token}`;
@@ -146,6 +170,7 @@ async function fromFiles(paths: string[]): Promise<RestConfig> {
   } else if (user.tokenFile) {
     authorization = tokenFileAuthorization(
       isAbsolute(user.tokenFile) ? user.tokenFile : join(userDir, user.tokenFile),
+      clock,
     );
   } else if (user.username !== undefined && user.password !== undefined) {
     const header = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
@@ -153,41 +178,103 @@ async function fromFiles(paths: string[]): Promise<RestConfig> {
   } else {
     authorization = async () => undefined;
   }
+  await tls(); // fail now, with the file's name, rather than at the first request
   return {
     server: cluster.server.replace(/\/+$/, ''),
-    tls,
     namespace: context.namespace,
     source,
+    ...(proxyUrl ? { proxyUrl } : {}),
+    tls,
     authorization: (refresh = false) => authorization(refresh),
   };
 }
 
 /** The in-cluster ServiceAccount: its CA, its rotating token, its namespace. */
-export function inCluster(host: string, port: string, dir: string): RestConfig {
+export function inCluster(host: string, port: string, dir: string, clock: Clock = realClock): RestConfig {
   const hostPart = host.includes(':') ? `[${host}]` : host;
   const namespaceFile = join(dir, 'namespace');
   return {
     server: `https://${hostPart}:${port}`,
-    tls: { ca: readFileSync(join(dir, 'ca.crt')) },
+    // The CA bundle is a projected volume too: the kubelet updates it when the cluster's CA rotates.
+    tls: reloadingTls({ ca: { file: join(dir, 'ca.crt') } }, {}, clock),
     namespace: existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined,
     source: 'in-cluster ServiceAccount',
-    authorization: tokenFileAuthorization(join(dir, 'token')),
+    authorization: tokenFileAuthorization(join(dir, 'token'), clock),
   };
 }
 
+/** Inline data (never changes) or a file (read again to see whether it rotated). */
+type Source = { data: Buffer } | { file: string };
+
+/**
+ * TLS options whose files are read again at most once a `refreshMs` (or when asked): the same object
+ * comes back while no file changed, a new one when any did.
+ */
+function reloadingTls(
+  sources: { ca?: Source; cert?: Source; key?: Source },
+  fixed: Pick<TlsOptions, 'rejectUnauthorized' | 'servername'>,
+  clock: Clock,
+): (refresh?: boolean) => Promise<TlsOptions> {
+  const read = (s: Source | undefined) =>
+    s === undefined ? undefined : 'data' in s ? s.data : readFileSync(s.file);
+  const load = (): TlsOptions => ({
+    ca: read(sources.ca),
+    cert: read(sources.cert),
+    key: read(sources.key),
+    ...fixed,
+  });
+  let current = load();
+  let checkedAt = clock.now();
+  const hasFiles = [sources.ca, sources.cert, sources.key].some((s) => s && 'file' in s);
+  return async (refresh = false) => {
+    if (!hasFiles || (!refresh && clock.now() - checkedAt < refreshMs)) return current;
+    checkedAt = clock.now();
+    let next: TlsOptions;
+    try {
+      next = load();
+    } catch {
+      return current; // a file mid-rotation (briefly missing): keep what works
+    }
+    if (
+      !sameBytes(next.ca, current.ca) ||
+      !sameBytes(next.cert, current.cert) ||
+      !sameBytes(next.key, current.key)
+    )
+      current = next;
+    return current;
+  };
+}
+
+function sameBytes(a: string | Buffer | undefined, b: string | Buffer | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
 /** A token file, re-read once a minute or when asked (kubelet rotates projected tokens). */
-function tokenFileAuthorization(path: string): (refresh?: boolean) => Promise<string | undefined> {
+function tokenFileAuthorization(
+  path: string,
+  clock: Clock,
+): (refresh?: boolean) => Promise<string | undefined> {
   let cached: { value: string; at: number } | undefined;
   return async (refresh = false) => {
-    if (refresh || !cached || Date.now() - cached.at > authorizationTtlMs) {
-      cached = { value: `Bearer ${readFileSync(path, 'utf8').trim()}`, at: Date.now() };
+    if (refresh || !cached || clock.now() - cached.at > refreshMs) {
+      cached = { value: `Bearer ${readFileSync(path, 'utf8').trim()}`, at: clock.now() };
     }
     return cached.value;
   };
 }
 
-/** Exec plugins and auth providers: let @kubernetes/client-node run them. */
-async function viaClientNode(paths: string[], source: string): Promise<RestConfig> {
+/**
+ * Exec plugins and auth providers: let @kubernetes/client-node run them. It caches a credential until
+ * its expirationTimestamp, so asking it again every minute is cheap and picks up a new token or a new
+ * client certificate as soon as the plugin issues one.
+ */
+async function viaClientNode(
+  paths: string[],
+  source: string,
+  proxyUrl: string | undefined,
+  clock: Clock,
+): Promise<RestConfig> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   kc.loadFromFile(paths[0] as string);
@@ -199,29 +286,31 @@ async function viaClientNode(paths: string[], source: string): Promise<RestConfi
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error(`kubeconfig ${source} has no current cluster`);
   type HttpsOptions = { ca?: Buffer; cert?: Buffer; key?: Buffer; headers?: Record<string, string> };
-  const ask = async (): Promise<HttpsOptions> => {
-    const opts: HttpsOptions = {};
-    await kc.applyToHTTPSOptions(opts as Parameters<typeof kc.applyToHTTPSOptions>[0]);
-    return opts;
+  const fixed = {
+    ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
+    ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
   };
-  const first = await ask();
-  let cached = { value: first.headers?.Authorization, at: Date.now() };
+  let cached: { options: HttpsOptions; tls: TlsOptions; at: number } | undefined;
+  const ask = async (refresh: boolean) => {
+    if (!refresh && cached && clock.now() - cached.at < refreshMs) return cached;
+    const options: HttpsOptions = {};
+    await kc.applyToHTTPSOptions(options as Parameters<typeof kc.applyToHTTPSOptions>[0]);
+    const tls: TlsOptions = { ca: options.ca, cert: options.cert, key: options.key, ...fixed };
+    const same =
+      cached &&
+      sameBytes(tls.ca, cached.tls.ca) &&
+      sameBytes(tls.cert, cached.tls.cert) &&
+      sameBytes(tls.key, cached.tls.key);
+    cached = { options, tls: same && cached ? cached.tls : tls, at: clock.now() };
+    return cached;
+  };
+  await ask(true);
   return {
     server: cluster.server.replace(/\/+$/, ''),
-    tls: {
-      ca: first.ca,
-      cert: first.cert,
-      key: first.key,
-      ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
-      ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
-    },
     namespace: kc.getContextObject(kc.getCurrentContext())?.namespace,
     source: `${source} (credential plugin)`,
-    async authorization(refresh = false) {
-      if (refresh || Date.now() - cached.at > authorizationTtlMs) {
-        cached = { value: (await ask()).headers?.Authorization, at: Date.now() };
-      }
-      return cached.value;
-    },
+    ...(proxyUrl ? { proxyUrl } : {}),
+    tls: async (refresh = false) => (await ask(refresh)).tls,
+    authorization: async (refresh = false) => (await ask(refresh)).options.headers?.Authorization,
   };
 }

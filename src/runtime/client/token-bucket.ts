@@ -3,7 +3,7 @@
  * free, in FIFO order. Used for the optional client-side request limit and the work queue's overall
  * retry limit, as client-go's BucketRateLimiter.
  */
-import { sleep } from '../sleep.ts';
+import { type Clock, realClock, sleep } from '../clock.ts';
 
 export class TokenBucket {
   readonly rate: number;
@@ -11,12 +11,19 @@ export class TokenBucket {
   #tokens: number;
   #last: number;
   readonly #now: () => number;
+  readonly #clock: Clock;
 
-  constructor(rate: number, burst: number, now: () => number = () => performance.now()) {
+  constructor(
+    rate: number,
+    burst: number,
+    now: () => number = () => performance.now(),
+    clock: Clock = realClock,
+  ) {
     this.rate = rate;
     this.burst = Math.max(1, burst);
     this.#tokens = this.burst;
     this.#now = now;
+    this.#clock = clock;
     this.#last = now();
   }
 
@@ -32,12 +39,22 @@ export class TokenBucket {
     return this.#tokens >= 0 ? 0 : (-this.#tokens / this.rate) * 1000;
   }
 
+  /** Takes a token if one is free now, without waiting or going into debt. */
+  tryTake(): boolean {
+    const now = this.#now();
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.rate);
+    this.#last = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
   /** Waits for a token; rejects with the signal's reason if it aborts first (or already has). */
   async take(signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     const wait = this.reserve();
     if (wait <= 0) return;
-    await sleep(wait, signal);
+    await sleep(wait, signal, this.#clock);
     signal?.throwIfAborted();
   }
 }

@@ -1,23 +1,26 @@
 /**
- * A controller: a work queue of object keys fed by informer events, and a pool of workers that call
- * the reconciler for each key, as controller-runtime's controller does.
+ * A controller: a work queue of object keys, and a pool of workers that call the reconciler for each
+ * key, as controller-runtime's controller does. Handlers (see handlers.ts) feed the queue.
  *
  * The reconciler gets only namespace/name, never the event: it reads the current state from caches and
  * makes the world match the spec, so missed, repeated or reordered events are harmless. It returns
  * "done", "look again after T", or throws (retried with per-key exponential backoff).
+ *
+ * Failures are told apart with `classify`: a key that failed because the API server was down is
+ * retried soon after it is back (paced by the overall limit, see `retryAfterOutage`), while a key a
+ * policy refuses keeps its own backoff, however often other requests succeed.
  */
 import { randomUUID } from 'node:crypto';
-import type { InformerHandler, KubeObject } from '../cache/informer.ts';
-import { isApiError } from '../client/errors.ts';
-import { groupOf, keyOf, parseKey } from '../client/resource-type.ts';
+import type { CachedClient } from '../cache/cached-client.ts';
+import { classify } from '../client/errors.ts';
+import { keyOf, parseKey } from '../client/resource-type.ts';
+import { TokenBucket } from '../client/token-bucket.ts';
+import { type Clock, realClock } from '../clock.ts';
+import type { EventRecorder } from '../events/recorder.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { RateLimiter } from '../workqueue/rate-limiters.ts';
-import { WorkQueue } from '../workqueue/work-queue.ts';
-
-function generationOf(obj: KubeObject): number | undefined {
-  return (obj.metadata as { generation?: number }).generation;
-}
+import { defaultControllerRateLimiter, type RateLimiter } from '../workqueue/rate-limiters.ts';
+import { type Priority, WorkQueue } from '../workqueue/work-queue.ts';
 
 export interface Request {
   namespace: string;
@@ -27,11 +30,6 @@ export interface Request {
 export interface Result {
   /** Reconcile again after this many milliseconds (the key's failure history is reset). */
   requeueAfterMs?: number;
-  /**
-   * Reconcile again once no urgent work is waiting (low priority): for what can wait behind other
-   * objects' changes, such as reporting status after this reconcile changed the world.
-   */
-  deferred?: boolean;
   /** Reconcile again soon, with backoff, without counting it as an error. */
   requeue?: boolean;
 }
@@ -41,6 +39,9 @@ export interface ReconcileContext {
   log: Logger;
   /** Aborted when the manager stops; long operations should give up. */
   signal: AbortSignal;
+  /** Reads from the caches, writes to the API server, sees its own writes. */
+  client: CachedClient;
+  recorder: EventRecorder;
 }
 
 export interface Reconciler {
@@ -50,6 +51,8 @@ export interface Reconciler {
 export interface ControllerOptions {
   name: string;
   reconciler: Reconciler;
+  client: CachedClient;
+  recorder: EventRecorder;
   /** Workers reconciling different keys at once (default 5). One key never runs on two workers. */
   maxConcurrentReconciles?: number;
   log: Logger;
@@ -57,38 +60,46 @@ export interface ControllerOptions {
   rateLimiter?: RateLimiter;
   /** See WorkQueueOptions: how long low-priority work waits for a quiet spell (default 0). */
   lowPriorityQuietMs?: number;
+  clock?: Clock;
 }
 
 export class Controller {
   readonly name: string;
   readonly queue: WorkQueue;
   readonly maxConcurrentReconciles: number;
-  readonly #reconciler: Reconciler;
+  readonly #o: ControllerOptions;
   readonly #log: Logger;
-  readonly #metrics: Metrics;
+  readonly #clock: Clock;
+  /** Keys whose last failure was the API server's (see retryAfterOutage). */
+  readonly #failedInOutage = new Set<string>();
+  /** Paces the retries released after an outage, as the queue's overall limit would. */
+  readonly #releasePace: TokenBucket;
   #active = 0;
   #workers: Promise<void>[] = [];
   #started = false;
 
   constructor(options: ControllerOptions) {
     this.name = options.name;
-    this.#reconciler = options.reconciler;
+    this.#o = options;
+    this.#clock = options.clock ?? realClock;
     this.maxConcurrentReconciles = options.maxConcurrentReconciles ?? 5;
     this.#log = options.log.child({ controller: options.name });
-    this.#metrics = options.metrics;
+    this.#releasePace = new TokenBucket(10, 100, () => this.#clock.now(), this.#clock);
     this.queue = new WorkQueue({
-      rateLimiter: options.rateLimiter,
+      rateLimiter: options.rateLimiter ?? defaultControllerRateLimiter(),
       observer: options.metrics.queueObserver(options.name),
       lowPriorityQuietMs: options.lowPriorityQuietMs,
+      now: () => this.#clock.now(),
     });
-    options.metrics.trackQueue(options.name, this.queue);
+    const metrics = options.metrics;
+    metrics.trackQueue(options.name, this.queue);
     const labels = { controller: options.name };
-    this.#metrics.maxConcurrentReconciles.set(labels, this.maxConcurrentReconciles);
-    this.#metrics.activeWorkers.set(labels, 0);
+    metrics.maxConcurrentReconciles.set(labels, this.maxConcurrentReconciles);
+    metrics.activeWorkers.set(labels, 0);
     for (const result of ['success', 'error', 'requeue', 'requeue_after']) {
-      this.#metrics.reconcileTotal.inc({ ...labels, result }, 0);
+      metrics.reconcileTotal.inc({ ...labels, result }, 0);
     }
-    this.#metrics.reconcileErrors.inc(labels, 0);
+    metrics.reconcileErrors.inc(labels, 0);
   }
 
   get activeWorkers(): number {
@@ -96,59 +107,24 @@ export class Controller {
   }
 
   /** Queues a reconcile of `namespace/name`. */
-  enqueue(request: Request): void {
-    this.queue.add(keyOf(request));
-  }
-
-  /** Informer handler for the primary kind (For): every event enqueues the object itself. */
-  forObjects<T extends KubeObject>(): InformerHandler<T> {
-    const enqueue = (obj: T) => this.queue.add(keyOf(obj.metadata));
-    return {
-      onAdd: enqueue,
-      onUpdate: (oldObj, newObj) => {
-        // A relist re-delivers unchanged objects; they need no reconcile.
-        if (oldObj.metadata.resourceVersion === newObj.metadata.resourceVersion) return;
-        // Same generation: only status or metadata changed, mostly the echo of our own status write.
-        // It is looked at, but at low priority, behind changes to what users asked for.
-        const sameSpec = generationOf(oldObj) !== undefined && generationOf(oldObj) === generationOf(newObj);
-        this.queue.add(keyOf(newObj.metadata), sameSpec ? 'low' : 'normal');
-      },
-      onDelete: enqueue,
-    };
+  enqueue(request: Request, priority: Priority = 'normal'): void {
+    this.queue.add(keyOf(request), priority);
   }
 
   /**
-   * Informer handler for an owned kind (Owns): every event enqueues the object's controller owner if
-   * it is of `ownerApiVersion`'s group and `ownerKind`, as controller-runtime's EnqueueRequestForOwner
-   * with OnlyControllerOwner. On update, both the old and the new owner are enqueued.
-   * At low priority: what owned objects report (mostly the echo of our own writes, or pods turning
-   * Ready) waits behind changes users asked for.
+   * The API server is back after an outage: keys that failed only because of it are retried now,
+   * without the backoff the outage made them build up, but no faster than the overall limit
+   * (10 a second after a burst of 100). Keys that failed for their own reasons keep their backoff.
    */
-  ownedBy<T extends KubeObject>(ownerApiVersion: string, ownerKind: string): InformerHandler<T> {
-    const group = groupOf(ownerApiVersion);
-    const enqueueOwner = (obj: T) => {
-      const owner = obj.metadata.ownerReferences?.find(
-        (ref) => ref.controller && ref.kind === ownerKind && groupOf(ref.apiVersion) === group,
-      );
-      if (owner && obj.metadata.namespace) {
-        this.queue.add(keyOf({ namespace: obj.metadata.namespace, name: owner.name }), 'low');
-      }
-    };
-    return {
-      onAdd: enqueueOwner,
-      onUpdate: (oldObj, newObj) => {
-        if (oldObj.metadata.resourceVersion === newObj.metadata.resourceVersion) return;
-        enqueueOwner(oldObj);
-        enqueueOwner(newObj);
-      },
-      onDelete: enqueueOwner,
-    };
-  }
-
-  /** Retries at once every key waiting out a backoff (see WorkQueue.releaseDelayed). */
-  retryNow(): void {
-    const released = this.queue.releaseDelayed();
-    if (released > 0) this.#log.info({ keys: released }, 'API server reachable again: retrying now');
+  retryAfterOutage(): void {
+    if (this.#failedInOutage.size === 0) return;
+    const keys = [...this.#failedInOutage];
+    this.#failedInOutage.clear();
+    for (const key of keys) {
+      this.queue.forget(key);
+      this.queue.addAfter(key, this.#releasePace.reserve());
+    }
+    this.#log.info({ keys: keys.length }, 'API server reachable again: retrying what failed meanwhile');
   }
 
   /** Starts the workers. Call once the caches the reconciler reads have synced. */
@@ -159,20 +135,24 @@ export class Controller {
     for (let i = 0; i < this.maxConcurrentReconciles; i++) this.#workers.push(this.#work(signal));
   }
 
+  get started(): boolean {
+    return this.#started;
+  }
+
   /**
    * Stops taking new keys and waits for running reconciles to finish, at most `deadlineMs`.
    * Resolves true when all finished in time.
    */
   async stop(deadlineMs: number): Promise<boolean> {
     this.queue.shutDown();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: { cancel(): void } | undefined;
     const finished = await Promise.race([
       Promise.all(this.#workers).then(() => true),
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), deadlineMs);
+        timer = this.#clock.setTimer(() => resolve(false), deadlineMs);
       }),
     ]);
-    clearTimeout(timer);
+    timer?.cancel();
     this.#log.info({ finishedInTime: finished, stillRunning: this.#active }, 'workers stopped');
     return finished;
   }
@@ -187,6 +167,7 @@ export class Controller {
 
   async #reconcileOne(key: string, signal: AbortSignal): Promise<void> {
     const labels = { controller: this.name };
+    const metrics = this.#o.metrics;
     const request = parseKey(key) as Request;
     const log = this.#log.child({
       namespace: request.namespace,
@@ -194,20 +175,22 @@ export class Controller {
       reconcileID: randomUUID(),
     });
     this.#active++;
-    this.#metrics.activeWorkers.set(labels, this.#active);
-    const started = performance.now();
+    metrics.activeWorkers.set(labels, this.#active);
+    const started = this.#clock.now();
     const startedAt = Date.now();
     let outcome = 'success';
     try {
-      const result = await this.#reconciler.reconcile(request, { log, signal });
+      const result = await this.#o.reconciler.reconcile(request, {
+        log,
+        signal,
+        client: this.#o.client,
+        recorder: this.#o.recorder,
+      });
+      this.#failedInOutage.delete(key);
       if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
         this.queue.forget(key);
         this.queue.addAfter(key, result.requeueAfterMs);
         outcome = 'requeue_after';
-      } else if (result?.deferred) {
-        this.queue.forget(key);
-        this.queue.add(key, 'low');
-        outcome = 'requeue';
       } else if (result?.requeue) {
         this.queue.addRateLimited(key);
         outcome = 'requeue';
@@ -216,21 +199,29 @@ export class Controller {
       }
     } catch (err) {
       outcome = 'error';
-      this.queue.addRateLimited(key);
-      this.#metrics.reconcileErrors.inc(labels);
-      if (!isApiError(err)) this.#metrics.reconcilePanics.inc(labels);
-      log.error({ err, retries: this.queue.numRequeues(key) }, 'reconciler error');
+      const failure = classify(err);
+      metrics.reconcileErrors.inc(labels);
+      if (failure.kind === 'bug') metrics.reconcilePanics.inc(labels);
+      if (failure.kind === 'fenced') {
+        // Not ours to retry: this replica is about to exit, and the new leader reconciles it.
+        log.warn({ err }, 'reconcile stopped: not the leader');
+      } else {
+        if (failure.outage) this.#failedInOutage.add(key);
+        else this.#failedInOutage.delete(key);
+        this.queue.addRateLimited(key);
+        log.error({ err, kind: failure.kind, retries: this.queue.numRequeues(key) }, 'reconciler error');
+      }
     } finally {
-      const durationMs = performance.now() - started;
-      this.#metrics.reconcileTotal.inc({ ...labels, result: outcome });
-      this.#metrics.reconcileTime.observe(labels, durationMs / 1000);
+      const durationMs = this.#clock.now() - started;
+      metrics.reconcileTotal.inc({ ...labels, result: outcome });
+      metrics.reconcileTime.observe(labels, durationMs / 1000);
       log.debug(
         { startedAt, durationMs: Math.round(durationMs * 1000) / 1000, result: outcome },
         'reconciled',
       );
       this.queue.done(key);
       this.#active--;
-      this.#metrics.activeWorkers.set(labels, this.#active);
+      metrics.activeWorkers.set(labels, this.#active);
     }
   }
 }

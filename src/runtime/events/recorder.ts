@@ -1,12 +1,19 @@
 /**
- * Records Kubernetes Events (core/v1) on objects, as client-go's event recorder does: recording never
- * blocks or fails the caller; the same event on the same object within ten minutes increments the
- * count of the existing Event instead of creating another; writes go out in the background, a few at
- * a time, and failures are only logged (an Event is a hint for people, never state).
+ * Records Kubernetes Events (core/v1) on objects, as client-go's event recorder does:
+ *  - recording never blocks or fails the caller; writes go out in the background, a few at a time,
+ *    and failures are only logged (an Event is a hint for people, never state);
+ *  - the same event on the same object within ten minutes increments the count of the existing
+ *    Event (a PATCH) instead of creating another; if that Event is gone (expired, deleted, or its
+ *    create failed), a new one is created;
+ *  - a spam filter per object (client-go's: a burst of 25, then one every 5 minutes) bounds what one
+ *    misbehaving object can send, however often it is reconciled.
  */
-import { hostname } from 'node:os';
+
+import { isNotFound } from '../client/errors.ts';
 import type { KubeClient } from '../client/kube-client.ts';
 import { core } from '../client/resource-type.ts';
+import { TokenBucket } from '../client/token-bucket.ts';
+import { type Clock, realClock } from '../clock.ts';
 import type { Logger } from '../log/logger.ts';
 
 export type EventType = 'Normal' | 'Warning';
@@ -17,12 +24,27 @@ export interface InvolvedObject {
   metadata: { name: string; namespace?: string; uid: string; resourceVersion?: string };
 }
 
-interface Seen {
+interface Sent {
   name: string;
   namespace: string;
   count: number;
-  firstTimestamp: string;
-  lastSeenMs: number;
+  lastSeen: number;
+  /** Whether the Event exists on the server (its create succeeded). */
+  created: boolean;
+}
+
+export interface EventRecorderOptions {
+  client: KubeClient;
+  /** source.component and reportingComponent, e.g. the operator's name. */
+  component: string;
+  /** reportingInstance (default: component-hostname). */
+  instance: string;
+  fieldManager: string;
+  log: Logger;
+  clock?: Clock;
+  /** Per-object spam filter (default: burst 25, then one every 300 s, as client-go). */
+  spamBurst?: number;
+  spamRefillSeconds?: number;
 }
 
 /** How long an identical event is folded into the previous one (client-go's correlator uses 10 minutes). */
@@ -32,69 +54,96 @@ const maxInFlight = 4;
 const maxPending = 1000;
 
 export class EventRecorder {
-  readonly #client: KubeClient;
-  readonly #component: string;
-  readonly #instance: string;
+  readonly #o: EventRecorderOptions;
+  readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #fieldManager: string;
   /** Recently sent events by identity, oldest first (Map keeps insertion order: an LRU). */
-  readonly #seen = new Map<string, Seen>();
+  readonly #sent = new Map<string, Sent>();
+  /** One spam bucket per involved object uid (LRU-bounded). */
+  readonly #spam = new Map<string, TokenBucket>();
   readonly #pending: (() => Promise<void>)[] = [];
   #inFlight = 0;
   #idle: (() => void)[] = [];
+  #dropped = 0;
 
-  constructor(options: { client: KubeClient; component: string; log: Logger; fieldManager: string }) {
-    this.#client = options.client;
-    this.#component = options.component;
-    this.#instance = `${options.component}-${hostname()}`;
+  constructor(options: EventRecorderOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? realClock;
     this.#log = options.log.child({ component: 'events' });
-    this.#fieldManager = options.fieldManager;
+  }
+
+  /** Events not sent because of the spam filter or a full backlog, since start. */
+  get dropped(): number {
+    return this.#dropped;
   }
 
   /** Records an event on `object`. Returns at once; the write happens in the background. */
   event(object: InvolvedObject, type: EventType, reason: string, message: string): void {
+    if (this.#pending.length >= maxPending || !this.#allow(object.metadata.uid)) {
+      this.#dropped++;
+      this.#log.debug({ reason, object: object.metadata.name }, 'event dropped (spam filter or backlog)');
+      return;
+    }
     const namespace = object.metadata.namespace ?? 'default';
     const identity = `${object.metadata.uid}\u0000${type}\u0000${reason}\u0000${message}`;
-    const now = new Date();
-    const previous = this.#seen.get(identity);
-    if (this.#pending.length >= maxPending) {
-      this.#log.warn(
-        { reason, object: object.metadata.name },
-        'event dropped: too many events waiting to be sent',
-      );
-      return;
-    }
-    if (previous && now.getTime() - previous.lastSeenMs < aggregationWindowMs) {
+    const now = this.#clock.now();
+    const wall = this.#clock.wall().toISOString();
+    const previous = this.#sent.get(identity);
+    if (previous && now - previous.lastSeen < aggregationWindowMs) {
       previous.count++;
-      previous.lastSeenMs = now.getTime();
-      this.#seen.delete(identity);
-      this.#seen.set(identity, previous);
-      const patch = { count: previous.count, lastTimestamp: now.toISOString() };
-      this.#enqueue(() =>
-        this.#client
-          .mergePatch(
-            core.events,
-            { namespace: previous.namespace, name: previous.name },
-            patch,
-            this.#fieldManager,
-          )
-          .then(() => undefined),
-      );
+      previous.lastSeen = now;
+      this.#touch(identity, previous);
+      const count = previous.count;
+      this.#enqueue(async () => {
+        if (previous.created) {
+          try {
+            await this.#o.client.mergePatch(
+              core.events,
+              { namespace: previous.namespace, name: previous.name },
+              { count, lastTimestamp: wall },
+              this.#o.fieldManager,
+            );
+            return;
+          } catch (err) {
+            if (!isNotFound(err)) throw err;
+            // The Event expired or was deleted: tell it again, as a new one.
+          }
+        }
+        await this.#create(object, type, reason, message, previous, wall, count);
+      });
       return;
     }
-    const name = `${object.metadata.name}.${(now.getTime() * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`;
-    const timestamp = now.toISOString();
-    this.#remember(identity, {
-      name,
+    const sent: Sent = {
+      name: eventName(object.metadata.name, this.#clock.wall()),
       namespace,
       count: 1,
-      firstTimestamp: timestamp,
-      lastSeenMs: now.getTime(),
-    });
+      lastSeen: now,
+      created: false,
+    };
+    this.#touch(identity, sent);
+    this.#enqueue(() => this.#create(object, type, reason, message, sent, wall, 1));
+  }
+
+  /** Resolves once every event recorded so far has been sent (or has failed). */
+  flush(): Promise<void> {
+    if (this.#inFlight === 0 && this.#pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  async #create(
+    object: InvolvedObject,
+    type: EventType,
+    reason: string,
+    message: string,
+    sent: Sent,
+    timestamp: string,
+    count: number,
+  ): Promise<void> {
+    if (sent.created) sent.name = eventName(object.metadata.name, this.#clock.wall());
     const body = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name, namespace },
+      metadata: { name: sent.name, namespace: sent.namespace },
       involvedObject: {
         apiVersion: object.apiVersion,
         kind: object.kind,
@@ -106,30 +155,35 @@ export class EventRecorder {
       type,
       reason,
       message: message.slice(0, 1024),
-      source: { component: this.#component },
-      reportingComponent: this.#component,
-      reportingInstance: this.#instance,
+      source: { component: this.#o.component },
+      reportingComponent: this.#o.component,
+      reportingInstance: this.#o.instance,
       firstTimestamp: timestamp,
       lastTimestamp: timestamp,
-      count: 1,
+      count,
     };
-    this.#enqueue(() =>
-      this.#client.create(core.events, namespace, body, this.#fieldManager).then(() => undefined),
-    );
+    sent.created = false;
+    await this.#o.client.create(core.events, sent.namespace, body, this.#o.fieldManager);
+    sent.created = true;
   }
 
-  /** Resolves once every event recorded so far has been sent (or has failed). */
-  flush(): Promise<void> {
-    if (this.#inFlight === 0 && this.#pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
-  }
-
-  #remember(identity: string, seen: Seen): void {
-    this.#seen.set(identity, seen);
-    if (this.#seen.size > maxRemembered) {
-      const oldest = this.#seen.keys().next().value;
-      if (oldest !== undefined) this.#seen.delete(oldest);
+  /** The spam filter: one token per event, per object. */
+  #allow(uid: string): boolean {
+    let bucket = this.#spam.get(uid);
+    if (!bucket) {
+      const refill = this.#o.spamRefillSeconds ?? 300;
+      bucket = new TokenBucket(1 / refill, this.#o.spamBurst ?? 25, () => this.#clock.now(), this.#clock);
+      this.#spam.set(uid, bucket);
+      if (this.#spam.size > maxRemembered) this.#spam.delete(this.#spam.keys().next().value as string);
     }
+    if (bucket.tryTake()) return true;
+    return false;
+  }
+
+  #touch(identity: string, sent: Sent): void {
+    this.#sent.delete(identity);
+    this.#sent.set(identity, sent);
+    if (this.#sent.size > maxRemembered) this.#sent.delete(this.#sent.keys().next().value as string);
   }
 
   #enqueue(send: () => Promise<void>): void {
@@ -151,4 +205,9 @@ export class EventRecorder {
         });
     }
   }
+}
+
+/** A unique Event name: the object's name and a timestamp in hex, as client-go names them. */
+function eventName(objectName: string, at: Date): string {
+  return `${objectName}.${(at.getTime() * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`;
 }

@@ -2,28 +2,39 @@
  * Leader election on a coordination.k8s.io Lease, with client-go's algorithm and controller-runtime's
  * timings (lease 15 s, renew deadline 10 s, retry every 2 s):
  *  - a candidate tries every retry period; it takes the Lease when it is free, released (no holder),
- *    or not renewed for a whole lease duration as *we* observed it (clocks of other machines are never
+ *    or not renewed for a whole lease duration as *we* observed it (other machines' clocks are never
  *    compared with ours);
- *  - the leader renews every retry period; if it cannot renew for the renew deadline it has lost the
- *    lease and must stop at once (the caller exits, as controller-runtime does);
- *  - on shutdown the leader releases the lease (empty holder), so a standby takes over at its next try.
- * Writes use the Lease's resourceVersion, so two candidates can never both win the same round.
+ *  - the leader renews every retry period; each renewal may take only what is left of the renew
+ *    deadline, and if none succeeds within it, leadership is lost and the process must stop;
+ *  - on shutdown the leader releases the lease (empty holder), so a standby takes over at once.
+ * Writes carry the Lease's resourceVersion, so two candidates can never both win the same round.
+ *
+ * All timing is on the monotonic clock: a wall-clock step cannot stretch a lease. `mayWrite()` is the
+ * fence the manager puts in front of every other write: true only while the last successful renewal
+ * *started* less than a renew deadline ago. Others wait a whole lease duration from when they saw
+ * that renewal, so a replica that was frozen (SIGSTOP, a long GC pause, a VM migration) or cut off
+ * stops writing before anyone else can start.
  */
-import { ApiError, isApiError } from '../client/errors.ts';
+
+import { classify } from '../client/errors.ts';
 import type { KubeClient } from '../client/kube-client.ts';
-import { coordination } from '../client/resource-type.ts';
+import { coordination, resourcePath } from '../client/resource-type.ts';
+import { type Clock, realClock, sleep } from '../clock.ts';
 import type { Logger } from '../log/logger.ts';
-import { sleep } from '../sleep.ts';
 
 export interface LeaderElectionOptions {
+  /** Its own client (own connections, no server-asked retries): renewals never queue behind reconciles. */
   client: KubeClient;
   namespace: string;
   name: string;
   identity: string;
+  /** Field manager of the Lease writes. */
+  fieldManager: string;
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   log: Logger;
+  clock?: Clock;
   /** Called with true on becoming leader, false on losing or releasing the lease. */
   onLeadingChange?: (leading: boolean) => void;
 }
@@ -47,13 +58,18 @@ function microTime(date: Date): string {
 }
 
 export class LeaderElector {
-  readonly #o: Required<Omit<LeaderElectionOptions, 'onLeadingChange'>> &
-    Pick<LeaderElectionOptions, 'onLeadingChange'>;
+  readonly #o: LeaderElectionOptions & {
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
+  readonly #clock: Clock;
   #leading = false;
-  /** The last Lease we read or wrote, and when we saw its record change (our clock). */
+  /** The last Lease we read or wrote, and when (monotonic) we saw its record change. */
   #observed: Lease | undefined;
   #observedAt = 0;
-  #lastRenew = 0;
+  /** When (monotonic) the last successful acquire or renewal was sent. */
+  #renewedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: LeaderElectionOptions) {
     this.#o = {
@@ -62,6 +78,9 @@ export class LeaderElector {
       renewDeadlineMs: options.renewDeadlineMs ?? 10_000,
       retryPeriodMs: options.retryPeriodMs ?? 2_000,
     };
+    this.#clock = options.clock ?? realClock;
+    if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs)
+      throw new Error('the renew deadline must be shorter than the lease duration');
   }
 
   get leading(): boolean {
@@ -72,36 +91,44 @@ export class LeaderElector {
     return this.#o.identity;
   }
 
+  /** Whether this replica may write: it leads, and its lease cannot have lapsed (see the file comment). */
+  mayWrite(): boolean {
+    return this.#leading && this.#clock.now() - this.#renewedAt < this.#o.renewDeadlineMs;
+  }
+
   /** Waits until this candidate holds the lease; resolves false if `signal` aborts first. */
   async acquire(signal: AbortSignal): Promise<boolean> {
     this.#o.log.info(
-      { lease: `${this.#o.namespace}/${this.#o.name}`, identity: this.#o.identity },
+      { lease: this.#leaseName(), identity: this.#o.identity },
       'attempting to acquire leader lease',
     );
     while (!signal.aborted) {
-      if (await this.#tryAcquireOrRenew()) {
+      if (await this.#tryAcquireOrRenew(this.#o.renewDeadlineMs)) {
         this.#setLeading(true);
-        this.#o.log.info({ lease: `${this.#o.namespace}/${this.#o.name}` }, 'successfully acquired lease');
+        this.#o.log.info({ lease: this.#leaseName() }, 'successfully acquired lease');
         return true;
       }
-      await sleep(this.#o.retryPeriodMs * (1 + Math.random() * 0.2), signal);
+      await sleep(this.#o.retryPeriodMs * (1 + Math.random() * 0.2), signal, this.#clock);
     }
     return false;
   }
 
   /**
-   * Renews every retry period while leading. Resolves when the lease is lost (could not renew within
-   * the renew deadline, or someone else holds it) or when `signal` aborts.
-   * Returns true if leadership was lost, false if stopped by the signal.
+   * Renews every retry period while leading. Resolves true when the lease is lost (no renewal within
+   * the renew deadline, or someone else holds it), false when `signal` aborts first.
    */
   async holdUntilLost(signal: AbortSignal): Promise<boolean> {
     while (!signal.aborted) {
-      await sleep(this.#o.retryPeriodMs, signal);
+      await sleep(this.#o.retryPeriodMs, signal, this.#clock);
       if (signal.aborted) break;
-      const renewed = await this.#tryAcquireOrRenew();
+      const left = this.#o.renewDeadlineMs - (this.#clock.now() - this.#renewedAt);
+      const renewed = left > 0 && (await this.#tryAcquireOrRenew(left));
       if (renewed) continue;
-      if (this.#holderIsOther() || Date.now() - this.#lastRenew > this.#o.renewDeadlineMs) {
-        this.#o.log.error({ lease: `${this.#o.namespace}/${this.#o.name}` }, 'leader lease lost');
+      if (this.#holderIsOther() || this.#clock.now() - this.#renewedAt >= this.#o.renewDeadlineMs) {
+        this.#o.log.error(
+          { lease: this.#leaseName(), sinceRenewMs: Math.round(this.#clock.now() - this.#renewedAt) },
+          'leader lease lost',
+        );
         this.#setLeading(false);
         return true;
       }
@@ -112,7 +139,8 @@ export class LeaderElector {
   /** Gives the lease up (empty holder) so a standby can take it at once. Best effort. */
   async release(): Promise<void> {
     if (!this.#leading || !this.#observed) return;
-    const now = new Date();
+    this.#setLeading(false);
+    const now = this.#clock.wall();
     const lease: Lease = {
       ...this.#observed,
       spec: {
@@ -124,12 +152,15 @@ export class LeaderElector {
       },
     };
     try {
-      await this.#o.client.replace(coordination.leases, lease as never, 'elasticweb-operator');
-      this.#o.log.info({ lease: `${this.#o.namespace}/${this.#o.name}` }, 'released leader lease');
+      await this.#o.client.replace(coordination.leases, lease as never, this.#o.fieldManager);
+      this.#o.log.info({ lease: this.#leaseName() }, 'released leader lease');
     } catch (err) {
       this.#o.log.warn({ err }, 'could not release the leader lease; standbys take over when it expires');
     }
-    this.#setLeading(false);
+  }
+
+  #leaseName(): string {
+    return `${this.#o.namespace}/${this.#o.name}`;
   }
 
   #setLeading(leading: boolean): void {
@@ -143,18 +174,18 @@ export class LeaderElector {
     return !!holder && holder !== this.#o.identity;
   }
 
-  /** One round of client-go's tryAcquireOrRenew. */
-  async #tryAcquireOrRenew(): Promise<boolean> {
-    const { client, namespace, name, identity } = this.#o;
-    const now = new Date();
+  /** One round of client-go's tryAcquireOrRenew, all of it within `budgetMs`. */
+  async #tryAcquireOrRenew(budgetMs: number): Promise<boolean> {
+    const { client, namespace, name, identity, fieldManager } = this.#o;
+    const started = this.#clock.now();
+    const signal = AbortSignal.timeout(Math.max(1, Math.floor(budgetMs)));
+    const now = this.#clock.wall();
     const leaseSeconds = Math.round(this.#o.leaseDurationMs / 1000);
     try {
-      const current = await client.getOrUndefined<Lease>(coordination.leases, { namespace, name });
+      const current = await client.getOrUndefined<Lease>(coordination.leases, { namespace, name }, signal);
       if (!current) {
-        const created = await client.create<Lease>(
-          coordination.leases,
-          namespace,
-          {
+        const created = await client.request<Lease>('POST', resourcePath(coordination.leases, namespace), {
+          body: {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
             metadata: { name, namespace },
@@ -166,10 +197,11 @@ export class LeaderElector {
               leaseTransitions: 0,
             },
           },
-          'elasticweb-operator',
-        );
+          query: { fieldManager },
+          signal,
+        });
         this.#observe(created);
-        this.#lastRenew = Date.now();
+        this.#renewedAt = started;
         return true;
       }
       if (!this.#observed || this.#observed.metadata.resourceVersion !== current.metadata.resourceVersion) {
@@ -178,7 +210,7 @@ export class LeaderElector {
       const holder = current.spec.holderIdentity ?? '';
       const heldByOther = holder !== '' && holder !== identity;
       const durationMs = (current.spec.leaseDurationSeconds ?? leaseSeconds) * 1000;
-      if (heldByOther && this.#observedAt + durationMs > Date.now()) return false;
+      if (heldByOther && this.#observedAt + durationMs > this.#clock.now()) return false;
 
       const weHeldIt = holder === identity;
       const next: Lease = {
@@ -191,15 +223,22 @@ export class LeaderElector {
           leaseTransitions: (current.spec.leaseTransitions ?? 0) + (weHeldIt ? 0 : 1),
         },
       };
-      const updated = await client.replace<Lease>(coordination.leases, next as never, 'elasticweb-operator');
+      const updated = await client.request<Lease>('PUT', resourcePath(coordination.leases, namespace, name), {
+        body: next,
+        query: { fieldManager },
+        signal,
+      });
       this.#observe(updated);
-      this.#lastRenew = Date.now();
+      this.#renewedAt = started;
       return true;
     } catch (err) {
       // A conflict means another candidate wrote first: not an error, just not us this round.
-      if (!(isApiError(err) && err.conflict)) {
+      if (classify(err).kind !== 'conflict') {
         this.#o.log.warn(
-          { err: err instanceof ApiError ? err.message : String(err) },
+          {
+            err: err instanceof Error ? err.message : String(err),
+            tookMs: Math.round(this.#clock.now() - started),
+          },
           'leader election round failed',
         );
       }
@@ -209,6 +248,6 @@ export class LeaderElector {
 
   #observe(lease: Lease): void {
     this.#observed = lease;
-    this.#observedAt = Date.now();
+    this.#observedAt = this.#clock.now();
   }
 }

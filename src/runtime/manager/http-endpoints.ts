@@ -3,6 +3,7 @@
  * (/healthz, /readyz), each on its own bind address as kubebuilder lays them out.
  */
 import { createServer, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -22,10 +23,7 @@ export function parseBindAddress(address: string): { host: string | undefined; p
 export type Handler = () => Promise<{ status: number; contentType: string; body: string }>;
 
 /** Serves `routes` (exact paths, GET only) on `address`; resolves with the bound address, or undefined when disabled. */
-export async function serve(
-  address: string,
-  routes: Record<string, Handler>,
-): Promise<{ server: Server; address: string } | undefined> {
+export async function serve(address: string, routes: Record<string, Handler>): Promise<Served | undefined> {
   const bind = parseBindAddress(address);
   if (!bind) return undefined;
   const server = createServer((req, res) => {
@@ -56,7 +54,13 @@ export async function serve(
   return { server, address: `${host}:${a.port}` };
 }
 
-export function close(server: Server | undefined): Promise<void> {
+/** A server this file started (or an HTTPS one started alike), with the address it bound. */
+export interface Served {
+  server: Server | HttpsServer;
+  address: string;
+}
+
+export function close(server: Server | HttpsServer | undefined): Promise<void> {
   if (!server) return Promise.resolve();
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));

@@ -1,36 +1,48 @@
 /**
  * The manager owns what controllers share and the process lifecycle, as controller-runtime's does:
- * one API client, the informers (caches), the event recorder, the metrics and health endpoints, leader
- * election, and an orderly stop.
+ * the API clients, the informers (caches) and the cached client over them, the event recorder, the
+ * metrics and health endpoints, leader election, and an orderly stop.
  *
  * Start: serve the endpoints, start every informer (standbys keep warm caches too, so a takeover is
- * fast), then, once leading (or at once without leader election) and once the caches have synced,
- * start the controllers' workers.
+ * fast); with leader election, take the lease and keep renewing it from that moment, then, once the
+ * caches have synced, start the controllers' workers.
  *
- * Stop (SIGTERM): stop taking new work, let running reconciles finish within the graceful timeout,
- * release the lease, stop the informers, send pending events, close the endpoints.
+ * Stop (SIGTERM): stop taking new work and let running reconciles finish within the graceful timeout
+ * (the lease is still renewed meanwhile, so nobody else starts while they write), send pending
+ * events, then release the lease, stop the informers, and close the endpoints and connections.
+ *
+ * With leader election every write of the main client passes a fence: none is sent once the lease
+ * may have lapsed (see LeaderElector.mayWrite).
  */
 import { hostname } from 'node:os';
+import { CachedClient, typeKey } from '../cache/cached-client.ts';
 import { Informer, type KubeObject } from '../cache/informer.ts';
+import { NotLeaderError } from '../client/errors.ts';
 import { KubeClient, type RequestRecord } from '../client/kube-client.ts';
 import type { ResourceType } from '../client/resource-type.ts';
 import type { RestConfig } from '../client/rest-config.ts';
+import { type Clock, realClock } from '../clock.ts';
 import type { Controller } from '../controller/controller.ts';
 import { EventRecorder } from '../events/recorder.ts';
 import { LeaderElector } from '../leaderelection/leader-elector.ts';
 import type { Logger } from '../log/logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
-import { close, serve } from './http-endpoints.ts';
+import { ApiHealth } from './api-health.ts';
+import { close, type Handler, type Served, serve } from './http-endpoints.ts';
 
 export interface ManagerOptions {
   restConfig: RestConfig;
   log: Logger;
-  /** Name used as field manager, event source and user agent. */
-  component: string;
+  /** The program's name: field manager of every write, event source, user agent, lease field manager. */
+  name: string;
+  /** The program's version, for the user agent (default 0.0.0). */
+  version?: string;
   /** Watch only this namespace; all namespaces when undefined. */
   namespace?: string;
   metricsBindAddress?: string;
   healthProbeBindAddress?: string;
+  /** Serves /metrics differently (HTTPS with authentication): given the renderer, returns the server. */
+  metricsServer?: (render: Handler) => Promise<Served | undefined>;
   leaderElection?: {
     namespace: string;
     id: string;
@@ -40,108 +52,181 @@ export interface ManagerOptions {
   };
   /** How long running reconciles may take to finish on stop (default 30 s, as controller-runtime). */
   gracefulShutdownTimeoutMs?: number;
-  /**
-   * /readyz fails once the API server has been unreachable this long (default 15 s): an informer
-   * cannot list or watch, or every request since the first failure has failed (no answer or 5xx).
-   */
+  /** /readyz fails once the API server or an informer has been failing this long (default 15 s). */
   unreachableAfterMs?: number;
   /** Server-side timeout of each watch in seconds (default: random 300-600, as client-go). */
   watchTimeoutSeconds?: number;
+  /** A watch silent (not even a bookmark) for this long is reopened (default 90 s). */
+  watchIdleTimeoutMs?: number;
   metrics?: Metrics;
   /** Also told about every API request (tests count writes with it). */
   onRequest?: (record: RequestRecord) => void;
   /** Client-side request limit (default none, as controller-runtime). */
   qps?: number;
   burst?: number;
+  clock?: Clock;
 }
 
 export class Manager {
-  readonly client: KubeClient;
+  /** Reads from the caches, writes to the API server, sees its own writes (what reconcilers use). */
+  readonly client: CachedClient;
+  /** The API server, uncached. */
+  readonly api: KubeClient;
   readonly recorder: EventRecorder;
   readonly metrics: Metrics;
   readonly log: Logger;
+  readonly name: string;
   readonly namespace: string | undefined;
-  readonly #options: ManagerOptions;
-  readonly #informers: Informer<KubeObject>[] = [];
+  readonly clock: Clock;
+  readonly #o: ManagerOptions;
+  readonly #informers = new Map<string, Informer<KubeObject>>();
   readonly #controllers: Controller[] = [];
   readonly #stopInformers = new AbortController();
   readonly #stopControllers = new AbortController();
-  #elector: LeaderElector | undefined;
-  #servers: { metrics?: Awaited<ReturnType<typeof serve>>; health?: Awaited<ReturnType<typeof serve>> } = {};
+  readonly #stopRenewing = new AbortController();
+  readonly #health: ApiHealth;
+  readonly #leaseClient: KubeClient | undefined;
+  readonly #elector: LeaderElector | undefined;
+  #servers: { metrics?: Served; health?: Served } = {};
   #informerRuns: Promise<void>[] = [];
   #leaderLost: Promise<boolean> = new Promise(() => {});
-  #controllersStarted = false;
+  #started = false;
   #stopping: Promise<void> | undefined;
-  /** Since when every API request has failed (undefined while they succeed). */
-  #requestsFailingSince: number | undefined;
-  #apiCheckedAt = 0;
 
   constructor(options: ManagerOptions) {
-    this.#options = options;
+    this.#o = options;
     this.log = options.log;
+    this.name = options.name;
     this.namespace = options.namespace;
+    this.clock = options.clock ?? realClock;
     this.metrics = options.metrics ?? new Metrics();
-    const host = new URL(options.restConfig.server).host;
-    this.client = new KubeClient(options.restConfig, {
-      userAgent: `${options.component}/0.1.0 (node ${process.version})`,
+    const userAgent = `${options.name}/${options.version ?? '0.0.0'} (node ${process.version})`;
+    const lease = options.leaderElection;
+    if (lease) {
+      // Renewals get their own connections and give up by the renew deadline, so they never wait
+      // behind a burst of reconciles or a server's Retry-After.
+      this.#leaseClient = new KubeClient(options.restConfig, {
+        userAgent,
+        maxSockets: 2,
+        maxServerRetries: 0,
+        clock: this.clock,
+        onResponse: (record) => this.metrics.observeRequest(this.#leaseClient?.host ?? '', record),
+      });
+      this.#elector = new LeaderElector({
+        client: this.#leaseClient,
+        namespace: lease.namespace,
+        name: lease.id,
+        identity: `${hostname()}_${crypto.randomUUID()}`,
+        fieldManager: options.name,
+        leaseDurationMs: lease.leaseDurationMs,
+        renewDeadlineMs: lease.renewDeadlineMs,
+        retryPeriodMs: lease.retryPeriodMs,
+        log: this.log,
+        clock: this.clock,
+        onLeadingChange: (leading) =>
+          this.metrics.leaderElectionMasterStatus.set({ name: lease.id }, leading ? 1 : 0),
+      });
+      this.metrics.leaderElectionMasterStatus.set({ name: lease.id }, 0);
+    }
+    const elector = this.#elector;
+    this.api = new KubeClient(options.restConfig, {
+      userAgent,
       qps: options.qps,
       burst: options.burst,
+      clock: this.clock,
+      ...(elector
+        ? {
+            fence: (what: string) => {
+              if (!elector.mayWrite()) throw new NotLeaderError(what);
+            },
+          }
+        : {}),
       onResponse: (record) => {
-        this.metrics.observeRequest(host, record);
-        if (record.status === 0 || record.status >= 500) this.#requestsFailingSince ??= Date.now();
-        else if (this.#requestsFailingSince !== undefined) {
-          this.#requestsFailingSince = undefined;
-          // Back after an outage: what failed meanwhile need not wait out its grown backoff.
-          for (const controller of this.#controllers) controller.retryNow();
-        }
+        this.metrics.observeRequest(this.api.host, record);
+        this.#health.observe(record);
         options.onRequest?.(record);
       },
       onRetry: (record, wait) => {
-        this.metrics.observeRetry(host, record);
+        this.metrics.observeRetry(this.api.host, record);
         this.log.info(
           { verb: record.verb, path: record.path, status: record.status, waitSeconds: wait },
           'server asked to retry later',
         );
       },
     });
+    this.#health = new ApiHealth({
+      client: this.api,
+      log: this.log,
+      clock: this.clock,
+      onRecovered: () => {
+        for (const controller of this.#controllers) controller.retryAfterOutage();
+      },
+    });
+    this.metrics.setLeading(() => this.leading);
     this.recorder = new EventRecorder({
-      client: this.client,
-      component: options.component,
+      client: this.api,
+      component: options.name,
+      instance: `${options.name}-${hostname()}`,
+      fieldManager: options.name,
       log: options.log,
-      fieldManager: options.component,
+      clock: this.clock,
+    });
+    this.client = new CachedClient({
+      api: this.api,
+      fieldManager: options.name,
+      informerOf: (type) => this.#informers.get(typeKey(type)),
+      clock: this.clock,
     });
   }
 
-  /** A cache of `type` (in the manager's namespace, if any). Create informers before start(). */
+  /**
+   * The cache of `type` (in the manager's namespace, if any), created on first use and shared after.
+   * One cache per kind: asking again with another label selector or transform is an error.
+   */
   informer<T extends KubeObject>(
     type: ResourceType,
     options: { labelSelector?: string; transform?: (obj: T) => T } = {},
   ): Informer<T> {
+    if (this.#started) throw new Error(`informer for ${type.kind} requested after start`);
+    const existing = this.#informers.get(typeKey(type));
+    if (existing) {
+      if (existing.labelSelector !== options.labelSelector)
+        throw new Error(
+          `${type.kind} is already cached with label selector "${existing.labelSelector ?? ''}"`,
+        );
+      return existing as unknown as Informer<T>;
+    }
     const informer = new Informer<T>({
-      client: this.client,
+      client: this.api,
       type,
       namespace: this.namespace,
       labelSelector: options.labelSelector,
       transform: options.transform,
       log: this.log,
-      ...(this.#options.watchTimeoutSeconds
-        ? { watchTimeoutSeconds: () => this.#options.watchTimeoutSeconds as number }
+      clock: this.clock,
+      idleTimeoutMs: this.#o.watchIdleTimeoutMs,
+      onTransformError: (t) => this.metrics.informerTransformErrors.inc({ kind: t.kind }),
+      ...(this.#o.watchTimeoutSeconds
+        ? { watchTimeoutSeconds: () => this.#o.watchTimeoutSeconds as number }
         : {}),
     });
-    this.#informers.push(informer as unknown as Informer<KubeObject>);
+    this.#informers.set(typeKey(type), informer as unknown as Informer<KubeObject>);
     return informer;
   }
 
+  /** Adds a controller; its workers start once the caches synced (and this replica leads). */
   add(controller: Controller): void {
+    if (this.#started) throw new Error(`controller ${controller.name} added after start`);
     this.#controllers.push(controller);
   }
 
-  /** True once every informer has synced and none has been cut off from the API server for long. */
+  /** True once every informer has synced, and neither the API server nor an informer has been failing for long. */
   get ready(): boolean {
-    const limit = this.#options.unreachableAfterMs ?? 15_000;
-    const requestsFailingMs =
-      this.#requestsFailingSince === undefined ? 0 : Date.now() - this.#requestsFailingSince;
-    return requestsFailingMs < limit && this.#informers.every((i) => i.hasSynced && i.failingForMs < limit);
+    const limit = this.#o.unreachableAfterMs ?? 15_000;
+    return (
+      this.#health.downForMs < limit &&
+      [...this.#informers.values()].every((i) => i.hasSynced && i.failingForMs < limit)
+    );
   }
 
   get leading(): boolean {
@@ -157,21 +242,26 @@ export class Manager {
   }
 
   get informers(): readonly Informer<KubeObject>[] {
-    return this.#informers;
+    return [...this.#informers.values()];
   }
 
-  /**
-   * Starts everything and resolves once the endpoints are serving and the informers are running.
-   * `whenLeaderLost` resolves if leadership is lost later; the caller must then exit.
-   */
+  /** Resolves true if this manager lost the leader lease (the caller must then exit at once). */
+  get whenLeaderLost(): Promise<boolean> {
+    return this.#leaderLost;
+  }
+
+  /** Starts everything; resolves once the endpoints are serving and the informers are running. */
   async start(): Promise<void> {
-    const o = this.#options;
-    this.#servers.metrics = await serve(o.metricsBindAddress ?? ':8080', {
-      '/metrics': async () => {
-        const { contentType, body } = await this.metrics.render();
-        return { status: 200, contentType, body };
-      },
-    });
+    if (this.#started) throw new Error('manager already started');
+    this.#started = true;
+    const o = this.#o;
+    const renderMetrics: Handler = async () => {
+      const { contentType, body } = await this.metrics.render();
+      return { status: 200, contentType, body };
+    };
+    this.#servers.metrics = o.metricsServer
+      ? await o.metricsServer(renderMetrics)
+      : await serve(o.metricsBindAddress ?? ':8080', { '/metrics': renderMetrics });
     this.#servers.health = await serve(o.healthProbeBindAddress ?? ':8081', {
       '/healthz': async () => ({ status: 200, contentType: 'text/plain', body: 'ok' }),
       '/readyz': async () => this.#readyz(),
@@ -180,87 +270,57 @@ export class Manager {
     if (this.#servers.health)
       this.log.info({ address: this.#servers.health.address }, 'serving health probes');
 
-    this.#informerRuns = this.#informers.map((i) => i.run(this.#stopInformers.signal));
+    this.#informerRuns = [...this.#informers.values()].map((i) => i.run(this.#stopInformers.signal));
 
-    if (o.leaderElection) {
-      const identity = `${hostname()}_${crypto.randomUUID()}`;
-      const lease = o.leaderElection;
-      this.metrics.leaderElectionMasterStatus.set({ name: lease.id }, 0);
-      this.#elector = new LeaderElector({
-        client: this.client,
-        namespace: lease.namespace,
-        name: lease.id,
-        identity,
-        leaseDurationMs: lease.leaseDurationMs,
-        renewDeadlineMs: lease.renewDeadlineMs,
-        retryPeriodMs: lease.retryPeriodMs,
-        log: this.log,
-        onLeadingChange: (leading) =>
-          this.metrics.leaderElectionMasterStatus.set({ name: lease.id }, leading ? 1 : 0),
-      });
-      const elector = this.#elector;
-      const signal = this.#stopControllers.signal;
+    const elector = this.#elector;
+    if (elector) {
       this.#leaderLost = (async () => {
-        if (!(await elector.acquire(signal))) return false;
-        await this.#startControllers();
-        return elector.holdUntilLost(signal);
+        if (!(await elector.acquire(this.#stopControllers.signal))) return false;
+        // Renew from now on, while the caches sync and until the workers have drained.
+        const lost = elector.holdUntilLost(this.#stopRenewing.signal);
+        void this.#startControllers();
+        return lost;
       })();
     } else {
       void this.#startControllers();
     }
   }
 
-  /** Resolves true if this manager lost the leader lease (it must then exit at once). */
-  get whenLeaderLost(): Promise<boolean> {
-    return this.#leaderLost;
-  }
-
   async #startControllers(): Promise<void> {
     const signal = this.#stopControllers.signal;
-    await Promise.all(this.#informers.map((i) => i.waitForSync(signal)));
-    if (signal.aborted) return;
-    this.#controllersStarted = true;
+    await Promise.all([...this.#informers.values()].map((i) => i.waitForSync(signal)));
+    if (signal.aborted || (this.#elector && !this.#elector.leading)) return;
     for (const controller of this.#controllers) controller.start(signal);
   }
 
   async #readyz() {
-    await this.#checkApiServer();
+    await this.#health.probe();
     if (this.ready) return { status: 200, contentType: 'text/plain', body: 'ok' };
-    const failing = this.#requestsFailingSince === undefined ? 0 : Date.now() - this.#requestsFailingSince;
-    const details = this.#informers
-      .map((i) => `${i.type.kind}: synced=${i.hasSynced} unreachableForMs=${i.failingForMs}`)
-      .concat(`requests failing for ${failing} ms`)
+    const details = [...this.#informers.values()]
+      .map((i) => `${i.type.kind}: synced=${i.hasSynced} unreachableForMs=${Math.round(i.failingForMs)}`)
+      .concat(`API server down for ${Math.round(this.#health.downForMs)} ms`)
       .join('\n');
     return { status: 500, contentType: 'text/plain', body: `not ready\n${details}\n` };
-  }
-
-  /**
-   * Asks the API server's own /readyz, at most once a second: an idle operator makes no other
-   * request, and an API server that is up but cannot reach etcd still keeps watches open. Its answer
-   * counts like any request's (see `ready`), so an outage makes /readyz fail once it lasts.
-   */
-  async #checkApiServer(): Promise<void> {
-    if (Date.now() - this.#apiCheckedAt < 1000) return;
-    this.#apiCheckedAt = Date.now();
-    await this.client.health('/readyz', 2000);
   }
 
   /** Stops in order (see the file comment). Safe to call more than once. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      const deadline = this.#options.gracefulShutdownTimeoutMs ?? 30_000;
+      const deadline = this.#o.gracefulShutdownTimeoutMs ?? 30_000;
       this.log.info(
         { gracefulShutdownTimeoutMs: deadline },
         'stopping: no new work; waiting for running reconciles',
       );
       this.#stopControllers.abort();
-      if (this.#controllersStarted) await Promise.all(this.#controllers.map((c) => c.stop(deadline)));
+      await Promise.all(this.#controllers.filter((c) => c.started).map((c) => c.stop(deadline)));
+      await this.recorder.flush();
+      this.#stopRenewing.abort();
       await this.#elector?.release();
       this.#stopInformers.abort();
       await Promise.all(this.#informerRuns);
-      await this.recorder.flush();
       await Promise.all([close(this.#servers.metrics?.server), close(this.#servers.health?.server)]);
-      await this.client.close();
+      await this.api.close();
+      await this.#leaseClient?.close();
       this.log.info('stopped');
     })();
     return this.#stopping;

@@ -171,19 +171,37 @@ export class Metrics {
     this.restClientRetries.inc({ code: String(record.status), verb: record.verb, host });
   }
 
-  readonly #textSources: (() => string)[] = [];
+  readonly informerTransformErrors = new Counter({
+    name: 'informer_transform_errors_total',
+    help: 'Objects left out of a cache because its transform threw, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly #textSources: { render: () => string; leaderOnly: boolean }[] = [];
+  #leading: () => boolean = () => true;
 
   /**
    * Adds series rendered straight to exposition text at scrape time: for per-object gauges over a
    * cache of thousands, where going through prom-client's label maps costs tens of milliseconds.
+   * `leaderOnly` series are exported only by the replica that leads, so sums over replicas are right.
    */
-  addTextSource(render: () => string): void {
-    this.#textSources.push(render);
+  addTextSource(render: () => string, options: { leaderOnly?: boolean } = {}): void {
+    this.#textSources.push({ render, leaderOnly: options.leaderOnly ?? false });
+  }
+
+  /** Tells the metrics whether this replica leads (the manager sets it). */
+  setLeading(leading: () => boolean): void {
+    this.#leading = leading;
   }
 
   /** The exposition text for /metrics. */
   async render(): Promise<{ contentType: string; body: string }> {
-    const body = (await this.registry.metrics()) + this.#textSources.map((render) => render()).join('');
-    return { contentType: this.registry.contentType, body };
+    const leading = this.#leading();
+    const text = this.#textSources
+      .filter((s) => leading || !s.leaderOnly)
+      .map((s) => s.render())
+      .join('');
+    return { contentType: this.registry.contentType, body: (await this.registry.metrics()) + text };
   }
 }

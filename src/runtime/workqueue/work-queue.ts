@@ -149,22 +149,6 @@ export class WorkQueue {
   }
 
   /**
-   * Queues every delayed key now and clears their failure history: for when what they were waiting
-   * out is over (the API server is reachable again), so recovery does not wait for backoffs that
-   * grew during the outage. Returns how many keys were released.
-   */
-  releaseDelayed(): number {
-    const keys = [...this.#waitingUntil.keys()];
-    this.#waitingUntil.clear();
-    for (const key of keys) {
-      this.#rateLimiter.forget(key);
-      this.add(key);
-    }
-    // The heap's entries are now stale: #fire skips them.
-    return keys.length;
-  }
-
-  /**
    * The next key to process, waiting if there is none; `undefined` once the queue shuts down
    * (keys still queued then are not handed out: a stopping controller takes no new work).
    */

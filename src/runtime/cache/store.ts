@@ -1,0 +1,103 @@
+/**
+ * The objects of one informer, by "namespace/name", plus what this process wrote itself and the watch
+ * has not shown yet (read-your-writes).
+ *
+ * Right after a write, the watch still holds the old object (or none) until its event arrives; a
+ * reconcile in that gap would see a stale world and write again. So a successful write is recorded
+ * here and wins over the watched copy until the watch catches up. A watch delivers events in
+ * resourceVersion order, so the written object is superseded exactly when the event carrying its own
+ * resourceVersion arrives (anything later comes after it); a relist reads the current state, which
+ * already includes every write that returned before it, so it clears them all; a deletion clears it
+ * too. A write the watch never shows (the object no longer matches the informer's label selector)
+ * expires after `writeTtlMs`.
+ */
+
+import { keyOf } from '../client/resource-type.ts';
+import type { Clock } from '../clock.ts';
+import { realClock } from '../clock.ts';
+
+export interface StoredObject {
+  metadata: { name: string; namespace?: string; resourceVersion?: string };
+}
+
+export class Store<T extends StoredObject> {
+  readonly #objects = new Map<string, T>();
+  readonly #written = new Map<string, { object: T; at: number }>();
+  readonly #clock: Clock;
+  readonly #writeTtlMs: number;
+
+  constructor(options: { clock?: Clock; writeTtlMs?: number } = {}) {
+    this.#clock = options.clock ?? realClock;
+    this.#writeTtlMs = options.writeTtlMs ?? 60_000;
+  }
+
+  /** The newest known state of `key`: our own unseen write, else the watched object. */
+  get(key: string): T | undefined {
+    const written = this.#written.get(key);
+    if (written) {
+      if (this.#clock.now() - written.at <= this.#writeTtlMs) return written.object;
+      this.#written.delete(key);
+    }
+    return this.#objects.get(key);
+  }
+
+  /** The watched object only (what the API server last told the watch). */
+  watched(key: string): T | undefined {
+    return this.#objects.get(key);
+  }
+
+  /** Every object, newest known state; the array is new, the objects are the store's own. */
+  list(): T[] {
+    if (this.#written.size === 0) return [...this.#objects.values()];
+    const keys = new Set([...this.#objects.keys(), ...this.#written.keys()]);
+    return [...keys].map((k) => this.get(k)).filter((o): o is T => o !== undefined);
+  }
+
+  get size(): number {
+    return this.#objects.size;
+  }
+
+  /** Objects written by us and not yet seen by the watch (for tests and metrics). */
+  get unseenWrites(): number {
+    return this.#written.size;
+  }
+
+  /** Records an object a write of ours returned. A write that changed nothing (same resourceVersion) is ignored. */
+  recordWrite(object: T): void {
+    const key = keyOf(object.metadata);
+    if (this.#objects.get(key)?.metadata.resourceVersion === object.metadata.resourceVersion) return;
+    this.#written.set(key, { object, at: this.#clock.now() });
+  }
+
+  /** A watch event added or changed `object`; returns the previous watched copy. */
+  applied(object: T): T | undefined {
+    const key = keyOf(object.metadata);
+    const before = this.#objects.get(key);
+    this.#objects.set(key, object);
+    const written = this.#written.get(key);
+    if (written && written.object.metadata.resourceVersion === object.metadata.resourceVersion) {
+      this.#written.delete(key);
+    }
+    return before;
+  }
+
+  /** A watch event deleted `key`; returns the previous watched copy. */
+  deleted(key: string): T | undefined {
+    const before = this.#objects.get(key);
+    this.#objects.delete(key);
+    this.#written.delete(key);
+    return before;
+  }
+
+  /**
+   * Replaces everything with a fresh list; returns what was there before. Our unseen writes are
+   * dropped: a list reads after they returned, so it holds them or something newer.
+   */
+  replace(objects: Iterable<T>): Map<string, T> {
+    const before = new Map(this.#objects);
+    this.#objects.clear();
+    this.#written.clear();
+    for (const object of objects) this.#objects.set(keyOf(object.metadata), object);
+    return before;
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The list-then-watch loop of one kind of object, as client-go's reflector and kube-rs's watcher
+ * run it, with no cache of its own: it tells a sink what it saw and the sink keeps the state.
+ *
+ *  - List (paginated), then watch from the list's resourceVersion; a watch the server ends is
+ *    resumed from the last resourceVersion seen (bookmarks keep it fresh), with no relist.
+ *  - 410 Gone, or "resource version too large" (a storage restored from a backup): relist.
+ *  - Any other failure: retry after an exponential backoff with jitter (800 ms doubling to 30 s,
+ *    as client-go), reset once the watch delivers something again.
+ *  - A watch that ends at once without delivering anything is a failure too (a proxy that closes
+ *    every long request), so it backs off instead of spinning.
+ *  - A watch that delivers nothing for `idleTimeoutMs` is presumed dead (a connection that died
+ *    without a FIN). A watch that runs its course without delivering anything, not even the bookmark
+ *    the API server sends about once a minute and just before it ends a watch, is waiting for a
+ *    resourceVersion the storage does not have (restored from a backup: the API server answers such a
+ *    watch with an empty stream, not an error). Both are followed by a relist.
+ * It never stops on its own: only the signal passed to run() stops it.
+ */
+
+import { classify, WatchIdleError } from '../client/errors.ts';
+import type { KubeClient, WatchEvent } from '../client/kube-client.ts';
+import type { ResourceType } from '../client/resource-type.ts';
+import { type Clock, realClock, sleep } from '../clock.ts';
+import type { Logger } from '../log/logger.ts';
+
+/** What the watcher tells its owner. */
+export interface WatchSink<R> {
+  /** A full list: everything that exists now (replaces what was known). */
+  listed(items: R[]): void;
+  /** An object was added or changed. */
+  applied(object: R): void;
+  /** An object was deleted (its last state). */
+  deleted(object: R): void;
+  /** The server answered: the watcher is connected. */
+  healthy(): void;
+  /** A list or watch failed; the next try is in `retryInMs`. */
+  failed(err: unknown, retryInMs: number): void;
+  /** `transform` threw for a raw object: it is left out of the cache (and logged by the sink). */
+  transformFailed(raw: unknown, err: unknown): void;
+}
+
+export interface WatcherOptions<T, R> {
+  client: KubeClient;
+  type: ResourceType;
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Shrinks each object before the sink sees it (what the cache keeps). */
+  transform: (raw: T) => R;
+  log: Logger;
+  clock?: Clock;
+  /** First wait after a failure, doubled up to maxBackoffMs (defaults 800 ms and 30 s, as client-go). */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Server-side timeout of each watch (default: random 300-600 s, as client-go). */
+  watchTimeoutSeconds?: () => number;
+  /** See WatchOptions.idleTimeoutMs (default 90 s: the API server bookmarks a quiet watch every minute). */
+  idleTimeoutMs?: number;
+  /** A watch that ends sooner than this having delivered nothing counts as a failure (default 1 s). */
+  minWatchMs?: number;
+}
+
+export class Watcher<T, R> {
+  readonly #o: WatcherOptions<T, R>;
+  readonly #clock: Clock;
+  #relists = 0;
+  #watchRestarts = 0;
+
+  constructor(options: WatcherOptions<T, R>) {
+    this.#o = options;
+    this.#clock = options.clock ?? realClock;
+  }
+
+  get stats(): { relists: number; watchRestarts: number } {
+    return { relists: this.#relists, watchRestarts: this.#watchRestarts };
+  }
+
+  /** Lists and watches until `signal` aborts, telling `sink`. Never rejects. */
+  async run(sink: WatchSink<R>, signal: AbortSignal): Promise<void> {
+    const { initialBackoffMs = 800, maxBackoffMs = 30_000, minWatchMs = 1000 } = this.#o;
+    let resourceVersion: string | undefined;
+    let backoff = initialBackoffMs;
+    const fail = async (err: unknown) => {
+      const wait = backoff * (0.5 + Math.random()); // jitter, so many watchers do not retry in step
+      sink.failed(err, wait);
+      await sleep(wait, signal, this.#clock);
+      backoff = Math.min(backoff * 2, maxBackoffMs);
+    };
+    while (!signal.aborted) {
+      try {
+        if (resourceVersion === undefined) {
+          resourceVersion = await this.#list(sink, signal);
+          this.#relists++;
+        }
+        const started = this.#clock.now();
+        let delivered = 0;
+        await this.#o.client.watch<T>(
+          this.#o.type,
+          {
+            namespace: this.#o.namespace,
+            labelSelector: this.#o.labelSelector,
+            fieldSelector: this.#o.fieldSelector,
+            resourceVersion,
+            timeoutSeconds: this.#o.watchTimeoutSeconds?.() ?? 300 + Math.floor(Math.random() * 300),
+            idleTimeoutMs: this.#o.idleTimeoutMs ?? 90_000,
+            signal,
+          },
+          (event) => {
+            delivered++;
+            resourceVersion = this.#deliver(event, sink) ?? resourceVersion;
+            sink.healthy();
+            backoff = initialBackoffMs;
+          },
+        );
+        if (signal.aborted) break;
+        this.#watchRestarts++;
+        if (delivered === 0 && this.#clock.now() - started < minWatchMs) {
+          await fail(new Error(`the watch of ${this.#o.type.kind} ended at once without an event`));
+        } else if (delivered === 0) {
+          this.#o.log.warn(
+            { resourceVersion },
+            'the watch delivered nothing, not even a bookmark; relisting',
+          );
+          resourceVersion = undefined;
+        } else {
+          sink.healthy();
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        if (err instanceof WatchIdleError) resourceVersion = undefined;
+        if (classify(err).kind === 'gone') {
+          // Our resourceVersion was compacted away (or is ahead of the storage): only a fresh list
+          // can tell what changed meanwhile.
+          this.#o.log.info({ resourceVersion, reason: classify(err).reason }, 'watch expired; relisting');
+          resourceVersion = undefined;
+          continue;
+        }
+        await fail(err);
+      }
+    }
+  }
+
+  async #list(sink: WatchSink<R>, signal: AbortSignal): Promise<string> {
+    const skipped = Symbol('skipped');
+    const list = await this.#o.client.listTransformed<T, R | typeof skipped>(this.#o.type, {
+      namespace: this.#o.namespace,
+      labelSelector: this.#o.labelSelector,
+      fieldSelector: this.#o.fieldSelector,
+      signal,
+      transform: (raw) => {
+        try {
+          return this.#o.transform(raw);
+        } catch (err) {
+          sink.transformFailed(raw, err);
+          return skipped;
+        }
+      },
+    });
+    sink.healthy();
+    sink.listed(list.items.filter((i): i is R => i !== skipped));
+    return list.resourceVersion;
+  }
+
+  /** Hands one watch event to the sink; returns its resourceVersion. */
+  #deliver(event: WatchEvent<T>, sink: WatchSink<R>): string | undefined {
+    const rv = (event.object as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
+    if (event.type === 'BOOKMARK') return rv;
+    let object: R;
+    try {
+      object = this.#o.transform(event.object);
+    } catch (err) {
+      // Skipped, not retried: the same object would fail the same way on every relist.
+      sink.transformFailed(event.object, err);
+      return rv;
+    }
+    if (event.type === 'DELETED') sink.deleted(object);
+    else sink.applied(object);
+    return rv;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The one step every operator repeats for each object it owns: make the child match its desired form.
+ *
+ *   1. Read it from the cache (which includes this process's own recent writes).
+ *   2. Missing: create it with a plain POST, which the API server refuses if the name is taken, so an
+ *      object someone else owns is never merged into. A 409 means the name is taken: look it up.
+ *   3. Someone else's (another controller, or none and not adoptable): leave it alone and say so.
+ *   4. Ours, or adoptable (ours once, its owner reference removed by hand): if it holds everything
+ *      desired (drift.ts) and nothing stray (strays.ts), do nothing. Otherwise delete the strays and
+ *      server-side apply the desired form, each with the uid it was computed from as a precondition,
+ *      so a replacement created meanwhile under the same name is never written to.
+ *   5. If the applied result still differs from what was applied, admission rewrote one of our fields
+ *      (a mutating policy or webhook): report it instead of fighting it (the cached client does not
+ *      repeat an identical apply against its own result).
+ *
+ * It never throws: it returns what happened, and the failure (if any) classified, for the caller to
+ * put into a condition and to retry.
+ */
+import type { CachedClient } from '../cache/cached-client.ts';
+import type { KubeObject, OwnerReference } from '../cache/informer.ts';
+import { type Classified, classify } from '../client/errors.ts';
+import type { ObjectWithMeta } from '../client/kube-client.ts';
+import type { ResourceType } from '../client/resource-type.ts';
+import { type DriftPath, findDrift } from './drift.ts';
+import { foreignEntries, leftovers, ownedFields, removalPatch } from './strays.ts';
+
+export interface OwnedChild<T extends KubeObject> {
+  type: ResourceType;
+  /** What to apply: apiVersion, kind, metadata (name, namespace, labels, our controller reference), spec. */
+  desired: ObjectWithMeta & { metadata: { name: string; namespace?: string } };
+  /** Maps and lists where anything beyond the desired entries is drift (see drift.ts). */
+  exact?: ReadonlySet<DriftPath>;
+  /** Where fields we set earlier and no longer want are deleted (see strays.ts). */
+  prune?: readonly DriftPath[];
+  /** May an object of this name with no controller at all be taken over (it carries our marks)? */
+  adoptable?: (live: T) => boolean;
+}
+
+export interface ChildOutcome<T> {
+  /** The object as it now is, when known. */
+  object: T | undefined;
+  /** This step created it. */
+  created?: boolean;
+  /** This step changed it; `drift` says where it differed. */
+  updated?: boolean;
+  drift?: DriftPath;
+  /** The name is taken by an object this owner does not control. */
+  notOwned?: { holder: string };
+  /** Admission changes this field on every write; the controller leaves it as admission wants it. */
+  mutatedByAdmission?: DriftPath;
+  /** The write failed; retry with backoff (quietly when `failure.kind` is conflict, replaced or notFound). */
+  failure?: Classified;
+  error?: unknown;
+}
+
+export async function ensureOwnedChild<T extends KubeObject>(
+  client: CachedClient,
+  owner: KubeObject & { apiVersion: string; kind: string },
+  child: OwnedChild<T>,
+): Promise<ChildOutcome<T>> {
+  const { type, desired } = child;
+  const key = { namespace: desired.metadata.namespace, name: desired.metadata.name };
+  const cached = client.get<T>(type, key);
+  try {
+    let live = cached;
+    if (!live) {
+      try {
+        const created = await client.create<T>(type, desired);
+        return { object: created, created: true };
+      } catch (err) {
+        if (classify(err).kind !== 'conflict') throw err;
+        // The name is taken: by an object of ours the cache has not shown yet, or by someone else's.
+        live = await client.api.get<T>(type, key);
+      }
+    }
+    const controller = live.metadata.ownerReferences?.find((r: OwnerReference) => r.controller);
+    const ours = controller ? controller.uid === owner.metadata.uid : (child.adoptable?.(live) ?? false);
+    if (!ours) {
+      const holder = controller ? `${controller.kind} ${controller.name}` : 'no controller';
+      return { object: undefined, notOwned: { holder } };
+    }
+    if (live.metadata.deletionTimestamp) return { object: live }; // being deleted: its deletion brings us back
+
+    const wanted = { metadata: desired.metadata, spec: desired.spec };
+    const exact = child.exact ?? new Set<DriftPath>();
+    const drift = findDrift(wanted, live, { exact });
+    const strays = [
+      ...leftovers(ownedFields(live.metadata.managedFields, client.fieldManager), wanted, child.prune ?? []),
+      ...foreignEntries(wanted, live, exact),
+    ];
+    if (!drift && strays.length === 0) return { object: live };
+
+    const uid = live.metadata.uid;
+    const body = { ...desired, metadata: { ...desired.metadata, uid } };
+    if (strays.length === 0 && drift && client.repeatsLastApply(type, body)) {
+      // Applied already, and admission changed it again: applying again would change nothing.
+      return { object: live, mutatedByAdmission: drift };
+    }
+    const removal = removalPatch(strays, desired as unknown as Record<string, unknown>);
+    if (removal) await client.strategicMergePatch(type, key, { ...removal, metadata: { uid } });
+    const applied = await client.apply<T>(type, body);
+    const remaining = findDrift({ metadata: desired.metadata, spec: desired.spec }, applied);
+    return {
+      object: applied,
+      updated: true,
+      drift: drift ?? 'stray entries',
+      ...(remaining ? { mutatedByAdmission: remaining } : {}),
+    };
+  } catch (err) {
+    return { object: cached, failure: classify(err), error: err };
+  }
+}

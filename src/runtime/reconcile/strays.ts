@@ -1,0 +1,268 @@
+/**
+ * What a controller must delete from a live object because server-side apply will not: its own
+ * leftovers, and foreign entries where only its entries belong.
+ *
+ *  - Leftovers. A field this controller set once (at create, or by an earlier apply) and no longer
+ *    wants, for example a resource limit the user removed from the spec. The object's managedFields
+ *    say which fields are ours. Only fields under the `prune` paths the controller names count,
+ *    because a create also owns the values the server defaulted, which must stay.
+ *    Fields others own (a default limit a policy added, a label a webhook set) are not ours to delete.
+ *  - Foreign entries at `exact` paths (see drift.ts): a selector key or a Service port someone else
+ *    added, whoever owns it.
+ *
+ * The result is one strategic merge patch (built-in kinds), which deletes map keys with null and list
+ * items with `$patch: delete`, and also sets the desired items of every list it deletes from. Deleting
+ * alone could leave a list invalid (a Service with no port), and adding alone could clash with the
+ * entry being deleted (two ports named http).
+ */
+import type { KubeObject, ManagedFieldsEntry } from '../cache/informer.ts';
+import { type DriftPath, mergeKeyOf } from './drift.ts';
+
+type Json = Record<string, unknown>;
+
+/** One step of a path through an object: a field, or a list item by its merge key fields. */
+export type Segment = { field: string } | { item: Json };
+
+/** The fields one manager owns, in managedFields' fieldsV1 form ("f:name", "k:{...}", "."). */
+export type FieldSet = Record<string, unknown>;
+
+/** The path of segments as drift.ts writes paths: "spec.ports[]". */
+export function driftPath(segments: Segment[]): DriftPath {
+  let path = '';
+  for (const s of segments) path += 'field' in s ? (path ? `.${s.field}` : s.field) : '[]';
+  return path;
+}
+
+/**
+ * The fields `manager` owns on the main resource (not a subresource such as status), merged over its
+ * operations (a create is an Update, a later apply an Apply). Undefined when it owns none.
+ */
+export function ownedFields(
+  entries: ManagedFieldsEntry[] | undefined,
+  manager: string,
+): FieldSet | undefined {
+  let merged: FieldSet | undefined;
+  for (const entry of entries ?? []) {
+    if (entry.manager !== manager || entry.subresource || !entry.fieldsV1) continue;
+    merged = merged ? mergeFieldSets(merged, entry.fieldsV1) : entry.fieldsV1;
+  }
+  return merged;
+}
+
+function mergeFieldSets(a: FieldSet, b: FieldSet): FieldSet {
+  const out: FieldSet = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    out[key] = key in out ? mergeFieldSets(out[key] as FieldSet, value as FieldSet) : value;
+  }
+  return out;
+}
+
+/**
+ * Fields `owned` holds that `desired` lacks, each as the topmost missing segment path, restricted to
+ * paths under one of `prune` (a prefix in drift-path form, e.g. "spec.template.spec.containers[].resources").
+ */
+export function leftovers(
+  owned: FieldSet | undefined,
+  desired: unknown,
+  prune: readonly DriftPath[],
+): Segment[][] {
+  if (!owned || prune.length === 0) return [];
+  const found: Segment[][] = [];
+  const underPrune = (path: DriftPath) =>
+    prune.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
+  const mayContainPrune = (path: DriftPath) => path === '' || prune.some((p) => p.startsWith(path));
+  const walk = (set: FieldSet, want: unknown, at: Segment[]) => {
+    for (const [key, child] of Object.entries(set)) {
+      if (key === '.') continue;
+      const segment = parseFieldKey(key);
+      if (!segment) continue; // set-list values and atomic indexes: never pruned
+      const path = [...at, segment];
+      const drift = driftPath(path);
+      if (!underPrune(drift) && !mayContainPrune(drift)) continue;
+      const next = step(want, segment);
+      if (next === undefined) {
+        if (underPrune(drift)) found.push(path);
+        continue;
+      }
+      walk(child as FieldSet, next, path);
+    }
+  };
+  walk(owned, desired, []);
+  return found;
+}
+
+/** Entries of `actual` at the `exact` paths that `desired` does not have, whoever set them. */
+export function foreignEntries(
+  desired: unknown,
+  actual: unknown,
+  exact: ReadonlySet<DriftPath>,
+): Segment[][] {
+  if (exact.size === 0) return [];
+  const found: Segment[][] = [];
+  const walk = (want: unknown, have: unknown, at: Segment[]) => {
+    const path = driftPath(at);
+    if (Array.isArray(want) && Array.isArray(have)) {
+      const key = mergeKeyOf(path);
+      if (!key) return;
+      const wanted = new Map(want.map((item) => [key(item as Json), item]));
+      for (const item of have as Json[]) {
+        const match = wanted.get(key(item));
+        if (match === undefined) {
+          if (exact.has(path)) found.push([...at, { item: keyFields(path, item) }]);
+        } else {
+          walk(match, item, [...at, { item: keyFields(path, item) }]);
+        }
+      }
+      return;
+    }
+    if (!isObject(want) || !isObject(have)) return;
+    for (const [field, value] of Object.entries(have)) {
+      if (field in want) walk(want[field], value, [...at, { field }]);
+      else if (exact.has(path)) found.push([...at, { field }]);
+    }
+  };
+  walk(desired, actual, []);
+  return found;
+}
+
+/**
+ * A strategic merge patch deleting `strays` (see the file comment), or undefined when there are none.
+ */
+export function removalPatch(strays: Segment[][], desired: Json): Json | undefined {
+  if (strays.length === 0) return undefined;
+  const patch: Json = {};
+  /** Lists the patch deletes from, with their desired counterparts, to set those in the same patch. */
+  const touchedLists: { list: Json[]; want: unknown; path: Segment[] }[] = [];
+  for (const stray of strays) {
+    let node: Json | Json[] = patch;
+    let want: unknown = desired;
+    for (let i = 0; i < stray.length; i++) {
+      const segment = stray[i] as Segment;
+      const last = i === stray.length - 1;
+      if ('field' in segment) {
+        const obj = node as Json;
+        if (last) {
+          obj[segment.field] = null;
+          break;
+        }
+        const nextSegment = stray[i + 1] as Segment;
+        if (!(segment.field in obj)) obj[segment.field] = 'item' in nextSegment ? [] : {};
+        const child = obj[segment.field] as Json | Json[];
+        want = isObject(want) ? want[segment.field] : undefined;
+        if (Array.isArray(child) && !touchedLists.some((t) => t.list === child))
+          touchedLists.push({ list: child, want, path: stray.slice(0, i + 1) });
+        node = child;
+      } else {
+        const list = node as Json[];
+        let entry = list.find((e) => matches(e, segment.item));
+        if (!entry) {
+          entry = { ...segment.item };
+          list.push(entry);
+        }
+        if (last) {
+          entry.$patch = 'delete';
+          break;
+        }
+        want = Array.isArray(want) ? want.find((w) => isObject(w) && matches(w, segment.item)) : undefined;
+        node = entry;
+      }
+    }
+  }
+  for (const { list, want } of touchedLists) {
+    if (!list.some((e) => e.$patch === 'delete') || !Array.isArray(want)) continue;
+    for (const item of want as Json[]) {
+      const existing = list.find((e) => e.$patch !== 'delete' && matchesAll(item, e));
+      if (existing) mergeInto(existing, item);
+      else list.push(structuredClone(item));
+    }
+  }
+  return patch;
+}
+
+/** The manager's own fields, interned: thousands of objects written the same way share one copy. */
+export function keepOwnedFields<T extends KubeObject>(manager: string): (raw: T, slim: T) => T {
+  const interned = new Map<string, FieldSet>();
+  return (raw, slim) => {
+    const owned = ownedFields(raw.metadata.managedFields, manager);
+    if (!owned) return slim;
+    const text = JSON.stringify(owned);
+    let shared = interned.get(text);
+    if (!shared) {
+      shared = owned;
+      interned.set(text, shared);
+      if (interned.size > 1000) interned.delete(interned.keys().next().value as string);
+    }
+    return { ...slim, metadata: { ...slim.metadata, managedFields: [{ manager, fieldsV1: shared }] } };
+  };
+}
+
+function parseFieldKey(key: string): Segment | undefined {
+  if (key.startsWith('f:')) return { field: key.slice(2) };
+  if (key.startsWith('k:')) {
+    try {
+      return { item: JSON.parse(key.slice(2)) as Json };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Follows one segment into `value`; undefined when it is not there. */
+function step(value: unknown, segment: Segment): unknown {
+  if ('field' in segment) return isObject(value) ? (value[segment.field] ?? undefined) : undefined;
+  return Array.isArray(value) ? value.find((v) => isObject(v) && matches(v, segment.item)) : undefined;
+}
+
+/** Whether `entry` has every key field of `key` with the same value (defaults: protocol TCP). */
+function matches(entry: Json, key: Json): boolean {
+  return Object.entries(key).every(([k, v]) => (entry[k] ?? (k === 'protocol' ? 'TCP' : undefined)) === v);
+}
+
+function matchesAll(a: Json, b: Json): boolean {
+  const keys = Object.keys(b).filter((k) => k !== '$patch' && !isObject(b[k]) && !Array.isArray(b[k]));
+  return keys.length > 0 && keys.every((k) => a[k] === b[k]);
+}
+
+/** The merge key fields of a list item, as managedFields writes them ("k:{...}"). */
+function keyFields(path: DriftPath, item: Json): Json {
+  const last = path.slice(path.lastIndexOf('.') + 1);
+  const pick = (...names: string[]) =>
+    Object.fromEntries(names.map((n) => [n, item[n] ?? (n === 'protocol' ? 'TCP' : undefined)]));
+  switch (last) {
+    case 'ports':
+      return path.endsWith('containers[].ports')
+        ? pick('containerPort', 'protocol')
+        : pick('port', 'protocol');
+    case 'volumeMounts':
+      return pick('mountPath');
+    case 'ownerReferences':
+      return pick('uid');
+    case 'conditions':
+      return pick('type');
+    default:
+      return pick('name');
+  }
+}
+
+/** Deep-merges `from` into `into`, keeping what `into` already says (its deletions win). */
+function mergeInto(into: Json, from: Json): void {
+  for (const [k, v] of Object.entries(from)) {
+    if (!(k in into)) into[k] = structuredClone(v);
+    else if (isObject(into[k]) && isObject(v)) mergeInto(into[k] as Json, v);
+    else if (Array.isArray(into[k]) && Array.isArray(v)) {
+      const list = into[k] as Json[];
+      for (const item of v as Json[]) {
+        if (!isObject(item)) continue;
+        const existing = list.find((e) => matchesAll(item, e));
+        if (existing) {
+          if (existing.$patch !== 'delete') mergeInto(existing, item);
+        } else list.push(structuredClone(item));
+      }
+    }
+  }
+}
+
+function isObject(v: unknown): v is Json {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
