@@ -583,7 +583,6 @@ type Op =
   | { kind: 'addAfter'; key: string; delay: number }
   | { kind: 'addRateLimited'; key: string }
   | { kind: 'forget'; key: string }
-  | { kind: 'releaseDelayed' }
   | { kind: 'get'; worker: number }
   | { kind: 'done'; worker: number }
   | { kind: 'tick'; ms: number }
@@ -610,7 +609,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('forget' as const), key: fc.constantFrom(...keys) }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('releaseDelayed' as const) }) },
   {
     weight: 6,
     arbitrary: fc.record({
@@ -638,7 +636,6 @@ type QueueLike = Pick<
   | 'addAfter'
   | 'addRateLimited'
   | 'forget'
-  | 'releaseDelayed'
   | 'get'
   | 'done'
   | 'shutDown'
@@ -679,9 +676,6 @@ class NaiveQueue implements QueueLike {
     this.add(key);
   }
   forget(): void {}
-  releaseDelayed(): number {
-    return 0;
-  }
   get(): Promise<string | undefined> {
     const key = this.#shutDown ? undefined : this.#items.shift();
     if (key !== undefined) this.#processing.add(key);
@@ -823,20 +817,6 @@ async function simulate(
           queue.forget(op.key);
           shadowLimiter.forget(op.key);
           break;
-        case 'releaseDelayed': {
-          const released = queue.releaseDelayed();
-          if (!shutDown) {
-            if (released !== delayed.size)
-              violations.push(`releaseDelayed() said ${released}, model has ${delayed.size}`);
-            const releaseGroup = ++group;
-            for (const key of delayed.keys()) {
-              shadowLimiter.forget(key);
-              request(key, releaseGroup);
-            }
-            delayed.clear();
-          }
-          break;
-        }
         case 'get':
           get(op.worker);
           break;
