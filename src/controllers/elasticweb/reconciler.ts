@@ -191,7 +191,7 @@ function problemOf(kind: string, ew: ElasticWeb, outcome: ChildOutcome<unknown>)
   if (outcome.notOwned) {
     return {
       reason: 'ResourceNotOwned',
-      message: `${what} already exists and is controlled by ${outcome.notOwned.holder}, not this ElasticWeb; the operator leaves it alone. Delete it or rename the ElasticWeb.`,
+      message: `${what} already exists and is not controlled by this ElasticWeb (its controller: ${outcome.notOwned.holder}); the operator leaves it alone. Delete it or rename the ElasticWeb.`,
     };
   }
   if (outcome.mutatedByAdmission) {

@@ -84,7 +84,7 @@ export class Controller {
     this.#clock = options.clock ?? realClock;
     this.maxConcurrentReconciles = options.maxConcurrentReconciles ?? 5;
     this.#log = options.log.child({ controller: options.name });
-    this.#releasePace = new TokenBucket(10, 100, () => this.#clock.now(), this.#clock);
+    this.#releasePace = new TokenBucket(50, 200, () => this.#clock.now(), this.#clock);
     this.queue = new WorkQueue({
       rateLimiter: options.rateLimiter ?? defaultControllerRateLimiter(),
       observer: options.metrics.queueObserver(options.name),
@@ -112,9 +112,10 @@ export class Controller {
   }
 
   /**
-   * The API server is back after an outage: keys that failed only because of it are retried now,
-   * without the backoff the outage made them build up, but no faster than the overall limit
-   * (10 a second after a burst of 100). Keys that failed for their own reasons keep their backoff.
+   * The API server is back after an outage (its /readyz answers 200 again): keys that failed only
+   * because of it are retried now instead of waiting out the backoff the outage made them build up,
+   * paced at 50 a second after a burst of 200, so a server that flaps is not met by every key at once.
+   * Keys that failed for their own reasons (a webhook, a policy, a conflict) keep their backoff.
    */
   retryAfterOutage(): void {
     if (this.#failedInOutage.size === 0) return;
