@@ -25,6 +25,12 @@ export const clusterRules: PolicyRule[] = [
   // a strategic merge patch to delete stray entries.
   { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
+  // One PodDisruptionBudget per ElasticWeb with pods: the same verbs, plus delete when it scales to zero.
+  {
+    apiGroups: ['policy'],
+    resources: ['poddisruptionbudgets'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  },
   // Events on ElasticWebs: created, then patched to count repeats.
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
 ];

@@ -33,6 +33,7 @@ export {
   keyOf,
   type ObjectKey,
   parseKey,
+  policy,
   type ResourceType,
   resourcePath,
 } from './client/resource-type.ts';
@@ -49,7 +50,12 @@ export { Manager, type ManagerOptions } from './manager/manager.ts';
 export { Metrics } from './metrics/metrics.ts';
 export { TextGauge } from './metrics/text-gauge.ts';
 export { findDrift } from './reconcile/drift.ts';
-export { type ChildOutcome, ensureOwnedChild, type OwnedChild } from './reconcile/ensure-child.ts';
+export {
+  type ChildOutcome,
+  ensureOwnedChild,
+  type OwnedChild,
+  removeOwnedChild,
+} from './reconcile/ensure-child.ts';
 export { parseQuantity } from './reconcile/quantity.ts';
 export {
   BucketRateLimiter,

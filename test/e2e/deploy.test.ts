@@ -143,7 +143,7 @@ describe('the operator on the host, as the deployed ServiceAccount', () => {
     op = await startOperator();
     const readyAt = await op.waitReady(30_000);
     const synced = op.logs.filter((l) => l.msg === 'cache synced');
-    assert.equal(synced.length, 3, 'all three caches synced before /readyz said ready');
+    assert.equal(synced.length, 4, 'all four caches synced before /readyz said ready');
     for (const line of synced) assert.ok(new Date(line.time).getTime() <= readyAt);
     console.log(`# operator: process start to /readyz 200 in ${readyAt - op.startedAt} ms`);
 
@@ -259,6 +259,10 @@ describe('the operator on the host, as the deployed ServiceAccount', () => {
       metadata: { name },
       spec: { selector: labels, ports: [{ port: 80 }] },
     });
+    await admin.must('POST', `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`, {
+      metadata: { name },
+      spec: { selector: { matchLabels: labels }, minAvailable: 1 },
+    });
     await createElasticWeb(admin, ns, name, { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 300 });
     await waitFor('Degraded ResourceNotOwned', async () => {
       const ew = (await admin.must('GET', ewPath(ns, name))).json<{
@@ -279,9 +283,46 @@ describe('the operator on the host, as the deployed ServiceAccount', () => {
     }>();
     assert.equal(service.metadata.ownerReferences, undefined);
     assert.deepEqual(service.spec.selector, labels);
+    const budget = (
+      await admin.must('GET', `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/${name}`)
+    ).json<{ metadata: { ownerReferences?: unknown[] }; spec: { minAvailable?: number } }>();
+    assert.equal(budget.metadata.ownerReferences, undefined);
+    assert.equal(budget.spec.minAvailable, 1);
     await admin.must('DELETE', ewPath(ns, name));
     await admin.must('DELETE', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`);
     await admin.must('DELETE', `/api/v1/namespaces/${ns}/services/${name}`);
+    await admin.must('DELETE', `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/${name}`);
+  });
+
+  // The PodDisruptionBudget's verbs: patch (put back what a person changed), delete (no pods, no budget).
+  test('a PodDisruptionBudget edited by hand is put back, and removed when the sample scales to zero', async () => {
+    const path = `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/elasticweb-sample`;
+    type Budget = { spec: { maxUnavailable?: number } };
+    const edit = await admin.request(
+      'PATCH',
+      path,
+      { spec: { maxUnavailable: 5 } },
+      'application/merge-patch+json',
+    );
+    assert.equal(edit.status, 200, edit.body);
+    await waitFor('the budget restored', async () =>
+      (await admin.must('GET', path)).json<Budget>().spec.maxUnavailable === 1 ? true : undefined,
+    );
+    const scale = (totalQPS: number) =>
+      admin.request(
+        'PATCH',
+        ewPath(ns, 'elasticweb-sample'),
+        { spec: { totalQPS } },
+        'application/merge-patch+json',
+      );
+    assert.equal((await scale(0)).status, 200);
+    await waitFor('the budget removed', async () =>
+      (await admin.request('GET', path)).status === 404 ? true : undefined,
+    );
+    assert.equal((await scale(2400)).status, 200);
+    await waitFor('the budget back', async () =>
+      (await admin.request('GET', path)).status === 200 ? true : undefined,
+    );
   });
 
   test('idle memory with the sample', async () => {

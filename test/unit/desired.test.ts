@@ -6,6 +6,7 @@ import { defaults } from '../../src/api/v1/elasticweb.ts';
 import {
   containerName,
   desiredDeployment,
+  desiredDisruptionBudget,
   desiredService,
   instanceLabel,
   managedByLabel,
@@ -173,5 +174,71 @@ describe('desiredService', () => {
     assert.equal(desiredService(ew).apiVersion, 'v1');
     assert.equal(desiredService(ew).kind, 'Service');
     assert.deepEqual(selectorLabels(ew), { [instanceLabel]: 'shop' });
+  });
+});
+
+describe('the workload never drops a request (issue 10)', () => {
+  const web = (ew = elasticWeb()) =>
+    desiredDeployment(ew).spec.template.spec.containers[0] as Record<string, unknown>;
+
+  test('a pod is Ready only once the server answers: GET / on the container port, every 2 s, all defaults spelled out', () => {
+    assert.deepEqual(web().readinessProbe, {
+      httpGet: { path: '/', port: 80, scheme: 'HTTP' },
+      timeoutSeconds: 1,
+      periodSeconds: 2,
+      successThreshold: 1,
+      failureThreshold: 2,
+    });
+    assert.deepEqual(web(elasticWeb({ containerPort: 8080 })).readinessProbe, {
+      httpGet: { path: '/', port: 8080, scheme: 'HTTP' },
+      timeoutSeconds: 1,
+      periodSeconds: 2,
+      successThreshold: 1,
+      failureThreshold: 2,
+    });
+  });
+
+  test('the spec may give another probe; a zero initial delay is left out as the API server leaves it out', () => {
+    const probe = web(
+      elasticWeb({ readinessProbe: { tcpSocket: {}, periodSeconds: 5, initialDelaySeconds: 0 } }),
+    ).readinessProbe;
+    assert.deepEqual(probe, {
+      tcpSocket: { port: 80 },
+      timeoutSeconds: 1,
+      periodSeconds: 5,
+      successThreshold: 1,
+      failureThreshold: 3,
+    });
+  });
+
+  test('rollouts keep capacity: a new pod is Ready before an old one goes', () => {
+    assert.deepEqual(desiredDeployment(elasticWeb()).spec.strategy, {
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' },
+    });
+  });
+
+  test('a stopping pod sleeps 5 s before its SIGTERM, within a 30 s grace period; both configurable', () => {
+    assert.deepEqual(web().lifecycle, { preStop: { sleep: { seconds: 5 } } });
+    assert.equal(desiredDeployment(elasticWeb()).spec.template.spec.terminationGracePeriodSeconds, 30);
+    const custom = elasticWeb({ preStopDelaySeconds: 12, terminationGracePeriodSeconds: 40 });
+    assert.deepEqual(web(custom).lifecycle, { preStop: { sleep: { seconds: 12 } } });
+    assert.equal(desiredDeployment(custom).spec.template.spec.terminationGracePeriodSeconds, 40);
+    assert.equal(web(elasticWeb({ preStopDelaySeconds: 0 })).lifecycle, undefined);
+  });
+
+  test('least privilege by default, and the spec may change it', () => {
+    assert.deepEqual(web().securityContext, defaults.securityContext);
+    const nonRoot = { runAsNonRoot: true, runAsUser: 101, capabilities: { drop: ['ALL'] } };
+    assert.deepEqual(web(elasticWeb({ securityContext: nonRoot })).securityContext, nonRoot);
+  });
+
+  test('one PodDisruptionBudget lets a drain take at most one pod, selecting exactly the Deployment’s pods', () => {
+    const ew = elasticWeb({}, { name: 'shop' });
+    const pdb = desiredDisruptionBudget(ew);
+    assert.equal(pdb.kind, 'PodDisruptionBudget');
+    assert.equal(pdb.spec.maxUnavailable, 1);
+    assert.deepEqual(pdb.spec.selector.matchLabels, desiredDeployment(ew).spec.selector.matchLabels);
+    assert.deepEqual(pdb.metadata, desiredDeployment(ew).metadata);
   });
 });

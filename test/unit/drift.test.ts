@@ -70,16 +70,11 @@ function liveDeployment(desired: ReturnType<typeof desiredDeployment>): Loose {
     managedFields: [{ manager: 'elasticweb-operator', operation: 'Apply' }],
   });
   live.metadata.labels['added-by-someone'] = 'x';
-  Object.assign(live.spec, {
-    revisionHistoryLimit: 10,
-    progressDeadlineSeconds: 600,
-    strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
-  });
+  Object.assign(live.spec, { revisionHistoryLimit: 10, progressDeadlineSeconds: 600 });
   live.spec.template.metadata.creationTimestamp = null;
   live.spec.template.metadata.annotations = { 'kubectl.kubernetes.io/restartedAt': 'now' };
   Object.assign(live.spec.template.spec, {
     restartPolicy: 'Always',
-    terminationGracePeriodSeconds: 30,
     dnsPolicy: 'ClusterFirst',
     schedulerName: 'default-scheduler',
     securityContext: {},

@@ -17,7 +17,7 @@ export const shortNames = ['ew'];
 /** How the API server addresses ElasticWebs (the runtime's ResourceType shape). */
 export const elasticWebType = { apiVersion, kind, plural, namespaced: true } as const;
 
-/** Defaults for what the seed article hard-coded. */
+/** Defaults for what the seed article hard-coded, and for what it left out. */
 export const defaults = {
   containerPort: 80,
   maxReplicas: 100,
@@ -25,6 +25,21 @@ export const defaults = {
     requests: { cpu: '100m', memory: '512Mi' },
     limits: { cpu: '100m', memory: '512Mi' },
   },
+  /** Ready only once the server answers: GET / on the container port, checked every 2 s. */
+  readinessProbe: { httpGet: { path: '/' }, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 1 },
+  /** A stopping pod keeps serving this long, while the endpoints and kube-proxy drop it. */
+  preStopDelaySeconds: 5,
+  terminationGracePeriodSeconds: 30,
+  /**
+   * Least privilege that stock web server images (nginx: a root master that binds :80 and switches
+   * its workers to an unprivileged user) still run with; images that run as non-root can say so.
+   */
+  securityContext: {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'], add: ['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  },
+  autoscaling: { mode: 'Declared', targetUtilization: 80, scaleDownStabilizationSeconds: 300 },
 } as const;
 
 export interface ObjectMeta {

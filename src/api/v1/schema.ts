@@ -44,6 +44,155 @@ export const ResourceRequirementsSchema = Type.Object(
   { description: 'Compute resources of the web container in each pod.' },
 );
 
+const seconds = (
+  minimum: number,
+  maximum: number,
+  description: string,
+  extra: Record<string, unknown> = {},
+) => int32({ minimum, maximum, description, ...extra });
+
+/** The part of a Kubernetes Probe a web workload needs: an HTTP GET or a TCP connect, and its timing. */
+export const ProbeSchema = Type.Object(
+  {
+    httpGet: Type.Optional(
+      Type.Object(
+        {
+          path: Type.Optional(Type.String({ maxLength: 2048, description: 'Path to GET, e.g. /healthz.' })),
+          port: Type.Optional(
+            int32({ minimum: 1, maximum: 65535, description: 'Port to ask (default: containerPort).' }),
+          ),
+          scheme: Type.Optional(
+            Type.Unsafe<'HTTP' | 'HTTPS'>({
+              type: 'string',
+              enum: ['HTTP', 'HTTPS'],
+              description: 'HTTP or HTTPS.',
+            }),
+          ),
+        },
+        { description: 'Ready when GET answers 200-399.' },
+      ),
+    ),
+    tcpSocket: Type.Optional(
+      Type.Object(
+        {
+          port: Type.Optional(
+            int32({ minimum: 1, maximum: 65535, description: 'Port (default: containerPort).' }),
+          ),
+        },
+        { description: 'Ready when a TCP connection opens.' },
+      ),
+    ),
+    initialDelaySeconds: Type.Optional(seconds(0, 3600, 'Seconds after start before the first check.')),
+    periodSeconds: Type.Optional(seconds(1, 3600, 'Seconds between checks.')),
+    timeoutSeconds: Type.Optional(seconds(1, 3600, 'Seconds a check may take.')),
+    successThreshold: Type.Optional(seconds(1, 100, 'Checks in a row that make a pod Ready again.')),
+    failureThreshold: Type.Optional(seconds(1, 100, 'Checks in a row that make a pod not Ready.')),
+  },
+  {
+    description:
+      'When a pod counts as Ready (gets traffic, counts toward realQPS). Default: GET / on the container port every 2 s.',
+    'x-kubernetes-validations': [
+      { rule: '!(has(self.httpGet) && has(self.tcpSocket))', message: 'give httpGet or tcpSocket, not both' },
+    ],
+  },
+);
+
+/** The container security settings a user may change (a subset of Kubernetes' SecurityContext). */
+export const SecurityContextSchema = Type.Object(
+  {
+    runAsNonRoot: Type.Optional(Type.Boolean({ description: 'Refuse to start the container as root.' })),
+    runAsUser: Type.Optional(
+      Type.Integer({ format: 'int64', minimum: 0, description: 'User id to run as.' }),
+    ),
+    runAsGroup: Type.Optional(
+      Type.Integer({ format: 'int64', minimum: 0, description: 'Group id to run as.' }),
+    ),
+    allowPrivilegeEscalation: Type.Optional(
+      Type.Boolean({ description: 'Whether a process may gain privileges.' }),
+    ),
+    readOnlyRootFilesystem: Type.Optional(
+      Type.Boolean({ description: 'Mount the root filesystem read-only.' }),
+    ),
+    capabilities: Type.Optional(
+      Type.Object(
+        {
+          add: Type.Optional(
+            Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64, description: 'Capabilities to add.' }),
+          ),
+          drop: Type.Optional(
+            Type.Array(Type.String({ maxLength: 64 }), {
+              maxItems: 64,
+              description: 'Capabilities to drop (ALL for all).',
+            }),
+          ),
+        },
+        { description: 'Linux capabilities.' },
+      ),
+    ),
+    seccompProfile: Type.Optional(
+      Type.Object(
+        {
+          type: Type.Unsafe<'RuntimeDefault' | 'Unconfined' | 'Localhost'>({
+            type: 'string',
+            enum: ['RuntimeDefault', 'Unconfined', 'Localhost'],
+            description: 'RuntimeDefault, Unconfined or Localhost.',
+          }),
+          localhostProfile: Type.Optional(
+            Type.String({ maxLength: 1024, description: 'Profile file, for Localhost.' }),
+          ),
+        },
+        { description: 'The seccomp profile.' },
+      ),
+    ),
+  },
+  {
+    description:
+      'Security settings of the web container. Default: no privilege escalation, RuntimeDefault seccomp, all capabilities dropped but the four a stock nginx needs (CHOWN, NET_BIND_SERVICE, SETGID, SETUID).',
+  },
+);
+
+/** Autopilot: replicas from observed traffic instead of (or on top of) the declared totalQPS. */
+export const AutoscalingSchema = Type.Object(
+  {
+    mode: Type.Optional(
+      Type.Unsafe<'Declared' | 'Observed'>({
+        type: 'string',
+        enum: ['Declared', 'Observed'],
+        default: defaults.autoscaling.mode,
+        description:
+          'Declared: replicas = ceil(totalQPS / singlePodsQPS). Observed: replicas follow the QPS the pods really serve (measured by Prometheus), never below what totalQPS needs.',
+      }),
+    ),
+    targetUtilization: Type.Optional(
+      int32({
+        minimum: 1,
+        maximum: 100,
+        default: defaults.autoscaling.targetUtilization,
+        description:
+          'Percent of singlePodsQPS each pod should run at in Observed mode (headroom for bursts).',
+      }),
+    ),
+    scaleDownStabilizationSeconds: Type.Optional(
+      int32({
+        minimum: 0,
+        maximum: 3600,
+        default: defaults.autoscaling.scaleDownStabilizationSeconds,
+        description:
+          'A scale-down takes the highest recommendation of this many past seconds (scale-up reacts at once).',
+      }),
+    ),
+    query: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          'PromQL giving the QPS this ElasticWeb serves; {{namespace}} and {{name}} are replaced. Default: the rate of http_requests_total or nginx_http_requests_total of its pods.',
+      }),
+    ),
+  },
+  { description: 'How replicas follow traffic. Absent: Declared mode.' },
+);
+
 export const ElasticWebSpecSchema = Type.Object(
   {
     image: Type.String({
@@ -91,15 +240,44 @@ export const ElasticWebSpecSchema = Type.Object(
           'Upper bound on replicas, a guard against a typo creating thousands of pods. When it caps, the Degraded condition says so.',
       }),
     ),
+    readinessProbe: Type.Optional(ProbeSchema),
+    preStopDelaySeconds: Type.Optional(
+      int32({
+        minimum: 0,
+        maximum: 600,
+        default: defaults.preStopDelaySeconds,
+        description:
+          'Seconds a stopping pod keeps serving before it is told to stop, so the Service stops sending it requests first (no request is dropped on scale-down or rollout).',
+      }),
+    ),
+    terminationGracePeriodSeconds: Type.Optional(
+      int32({
+        minimum: 1,
+        maximum: 3600,
+        default: defaults.terminationGracePeriodSeconds,
+        description: 'Seconds a stopping pod has in all (pre-stop delay included) before it is killed.',
+      }),
+    ),
+    securityContext: Type.Optional(SecurityContextSchema),
+    autoscaling: Type.Optional(AutoscalingSchema),
   },
-  { description: 'What the user asks for: an image, a NodePort and the capacity it must serve.' },
+  {
+    description: 'What the user asks for: an image, a NodePort and the capacity it must serve.',
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(self.preStopDelaySeconds) || !has(self.terminationGracePeriodSeconds) || self.preStopDelaySeconds < self.terminationGracePeriodSeconds',
+        message: 'preStopDelaySeconds must be shorter than terminationGracePeriodSeconds',
+        fieldPath: '.preStopDelaySeconds',
+      },
+    ],
+  },
 );
 
 /** metav1.Condition, as Kubernetes API conventions define it. */
 export const ConditionSchema = Type.Object({
   type: Type.String({
     maxLength: 316,
-    description: 'Type of condition in CamelCase: Available, Progressing or Degraded.',
+    description: 'Type of condition in CamelCase: Available, Progressing, Degraded or Autoscaling.',
   }),
   status: Type.Unsafe<'True' | 'False' | 'Unknown'>({
     type: 'string',
@@ -134,6 +312,12 @@ export const ElasticWebStatusSchema = Type.Object(
     realQPS: Type.Optional(
       int32({ minimum: 0, description: 'QPS the cluster really serves now: readyReplicas x singlePodsQPS.' }),
     ),
+    observedQPS: Type.Optional(
+      int32({ minimum: 0, description: 'QPS the pods served lately, measured (Observed mode).' }),
+    ),
+    mode: Type.Optional(
+      Type.String({ description: 'The autoscaling mode in effect: Declared or Observed.' }),
+    ),
     replicas: Type.Optional(
       int32({ minimum: 0, description: 'Replicas the operator asked the Deployment for.' }),
     ),
@@ -160,3 +344,6 @@ export type ElasticWebSpec = Static<typeof ElasticWebSpecSchema>;
 export type ElasticWebStatus = Static<typeof ElasticWebStatusSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type ResourceRequirements = Static<typeof ResourceRequirementsSchema>;
+export type Probe = Static<typeof ProbeSchema>;
+export type SecurityContext = Static<typeof SecurityContextSchema>;
+export type Autoscaling = Static<typeof AutoscalingSchema>;

@@ -14,9 +14,10 @@ export interface CachedDeployment extends KubeObject {
   spec?: {
     replicas?: number;
     selector?: { matchLabels?: Record<string, string> };
+    strategy?: Record<string, unknown>;
     template?: {
       metadata?: { labels?: Record<string, string> };
-      spec?: { containers?: Record<string, unknown>[] };
+      spec?: { terminationGracePeriodSeconds?: number; containers?: Record<string, unknown>[] };
     };
   };
   status?: {
@@ -56,22 +57,31 @@ function meta(m: Meta): Meta {
   };
 }
 
+/** The container fields desired.ts sets (the drift check reads them from the cache). */
+const containerFields = [
+  'name',
+  'image',
+  'ports',
+  'resources',
+  'readinessProbe',
+  'lifecycle',
+  'securityContext',
+];
+
 export function slimDeployment(d: CachedDeployment): CachedDeployment {
-  const container = d.spec?.template?.spec?.containers;
+  const containers = d.spec?.template?.spec?.containers;
+  const spec = d.spec?.template?.spec as { terminationGracePeriodSeconds?: number } | undefined;
   return {
     metadata: meta(d.metadata),
     spec: {
       replicas: d.spec?.replicas,
       selector: { matchLabels: d.spec?.selector?.matchLabels },
+      strategy: d.spec?.strategy,
       template: {
         metadata: { labels: d.spec?.template?.metadata?.labels },
         spec: {
-          containers: container?.map((c) => ({
-            name: c.name,
-            image: c.image,
-            ports: c.ports,
-            resources: c.resources,
-          })),
+          terminationGracePeriodSeconds: spec?.terminationGracePeriodSeconds,
+          containers: containers?.map((c) => Object.fromEntries(containerFields.map((f) => [f, c[f]]))),
         },
       },
     },
@@ -81,6 +91,21 @@ export function slimDeployment(d: CachedDeployment): CachedDeployment {
       updatedReplicas: d.status?.updatedReplicas,
       readyReplicas: d.status?.readyReplicas,
       availableReplicas: d.status?.availableReplicas,
+    },
+  };
+}
+
+export interface CachedDisruptionBudget extends KubeObject {
+  metadata: Meta;
+  spec?: { maxUnavailable?: number | string; selector?: { matchLabels?: Record<string, string> } };
+}
+
+export function slimDisruptionBudget(p: CachedDisruptionBudget): CachedDisruptionBudget {
+  return {
+    metadata: meta(p.metadata),
+    spec: {
+      maxUnavailable: p.spec?.maxUnavailable,
+      selector: { matchLabels: p.spec?.selector?.matchLabels },
     },
   };
 }

@@ -20,8 +20,18 @@ export const deploymentExact: ReadonlySet<string> = new Set([
   'spec.template.spec.containers[].ports',
 ]);
 export const serviceExact: ReadonlySet<string> = new Set(['spec.selector', 'spec.ports']);
-/** Where fields the operator set once and the spec no longer names are deleted: the resource lists. */
-export const deploymentPrune: readonly string[] = ['spec.template.spec.containers[].resources'];
+export const disruptionBudgetExact: ReadonlySet<string> = new Set(['spec.selector.matchLabels']);
+/**
+ * Where fields the operator set once and the spec no longer names are deleted: the resource lists,
+ * the probe, the pre-stop hook and the security context. Not elsewhere: a create also owns the values
+ * the server defaulted (imagePullPolicy, dnsPolicy...), which must stay.
+ */
+export const deploymentPrune: readonly string[] = [
+  'spec.template.spec.containers[].resources',
+  'spec.template.spec.containers[].readinessProbe',
+  'spec.template.spec.containers[].lifecycle',
+  'spec.template.spec.containers[].securityContext',
+];
 
 /** On every object the operator creates; the caches watch only objects carrying it. */
 export const managedByLabel = 'app.kubernetes.io/managed-by';
@@ -92,6 +102,8 @@ export function containerPort(ew: ElasticWeb): number {
   return ew.spec.containerPort ?? defaults.containerPort;
 }
 
+type Json = Record<string, unknown>;
+
 export interface DesiredDeployment {
   apiVersion: 'apps/v1';
   kind: 'Deployment';
@@ -99,45 +111,115 @@ export interface DesiredDeployment {
   spec: {
     replicas: number;
     selector: { matchLabels: Record<string, string> };
+    strategy: { type: 'RollingUpdate'; rollingUpdate: { maxUnavailable: number; maxSurge: string } };
     template: {
       metadata: { labels: Record<string, string> };
       spec: {
+        terminationGracePeriodSeconds: number;
         containers: {
           name: string;
           image: string;
           ports: { name: string; containerPort: number; protocol: 'TCP' }[];
           resources: { requests: Record<string, string | number>; limits: Record<string, string | number> };
+          readinessProbe: Json;
+          lifecycle?: { preStop: { sleep: { seconds: number } } };
+          securityContext: Json;
         }[];
       };
     };
   };
 }
 
-export function desiredDeployment(ew: ElasticWeb): DesiredDeployment {
+/** What the API server fills into a probe left unsaid (so the desired probe already holds it: no drift, nothing to prune). */
+const probeDefaults = { timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 };
+
+/**
+ * The readiness probe: the spec's, or GET / every 2 s; the port defaults to the container port, so a
+ * pod counts as Ready (gets traffic, counts toward realQPS) only once the server really answers.
+ * Every field the API server would default is spelled out.
+ */
+export function readinessProbe(ew: ElasticWeb): Json {
+  const probe = (ew.spec.readinessProbe ?? defaults.readinessProbe) as Json & {
+    httpGet?: { path?: string; port?: number; scheme?: string };
+    tcpSocket?: { port?: number };
+  };
+  const port = containerPort(ew);
+  const { httpGet, tcpSocket, ...timing } = probe;
+  const handler = tcpSocket
+    ? { tcpSocket: { port: tcpSocket.port ?? port } }
+    : {
+        httpGet: {
+          path: httpGet?.path ?? '/',
+          port: httpGet?.port ?? port,
+          scheme: httpGet?.scheme ?? 'HTTP',
+        },
+      };
+  // The API server drops a zero initialDelaySeconds (omitempty): leave it out too.
+  const { initialDelaySeconds, ...rest } = timing as { initialDelaySeconds?: number };
+  return { ...handler, ...probeDefaults, ...rest, ...(initialDelaySeconds ? { initialDelaySeconds } : {}) };
+}
+
+/**
+ * replicas from the plan (Declared: from totalQPS; Observed: from the autoscaler). Rollouts keep
+ * capacity: a new pod must be Ready before an old one goes (maxUnavailable 0). A stopping pod sleeps
+ * preStopDelaySeconds first, still serving, while the endpoints drop it, then nginx gets its SIGTERM.
+ */
+export function desiredDeployment(
+  ew: ElasticWeb,
+  replicas = replicaPlan(ew.spec).replicas,
+): DesiredDeployment {
   const resources = ew.spec.resources ?? defaults.resources;
+  const preStop = ew.spec.preStopDelaySeconds ?? defaults.preStopDelaySeconds;
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: metadata(ew),
     spec: {
-      replicas: replicaPlan(ew.spec).replicas,
+      replicas,
       selector: { matchLabels: selectorLabels(ew) },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
       template: {
         metadata: { labels: objectLabels(ew) },
         spec: {
+          terminationGracePeriodSeconds:
+            ew.spec.terminationGracePeriodSeconds ?? defaults.terminationGracePeriodSeconds,
           containers: [
             {
               name: containerName,
               image: ew.spec.image,
               // TCP: the seed article declared SCTP, which no web server speaks.
               ports: [{ name: portName, containerPort: containerPort(ew), protocol: 'TCP' }],
-              // Both maps, even empty: the drift check then notices keys that should no longer be there.
+              // Both maps, even empty: leftovers of an earlier spec are found under them (see deploymentPrune).
               resources: { requests: { ...resources.requests }, limits: { ...resources.limits } },
+              readinessProbe: readinessProbe(ew),
+              // The sleep action needs nothing in the image (no shell, no sleep binary).
+              ...(preStop > 0 ? { lifecycle: { preStop: { sleep: { seconds: preStop } } } } : {}),
+              securityContext: structuredClone(ew.spec.securityContext ?? defaults.securityContext) as Json,
             },
           ],
         },
       },
     },
+  };
+}
+
+export interface DesiredDisruptionBudget {
+  apiVersion: 'policy/v1';
+  kind: 'PodDisruptionBudget';
+  metadata: ReturnType<typeof metadata>;
+  spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } };
+}
+
+/**
+ * At most one pod at a time may be evicted (a node drain), so a drain never takes more capacity than
+ * one pod. Only while there are pods: with 0 replicas the budget would only block nothing.
+ */
+export function desiredDisruptionBudget(ew: ElasticWeb): DesiredDisruptionBudget {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: metadata(ew),
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(ew) } },
   };
 }
 

@@ -16,17 +16,21 @@ import {
   core,
   type EventRecorder,
   ensureOwnedChild,
+  policy,
   type ReconcileContext,
   type Reconciler,
   type Request,
   type Result,
+  removeOwnedChild,
 } from '../../runtime/index.ts';
-import type { CachedDeployment, CachedService } from './cached-objects.ts';
+import type { CachedDeployment, CachedDisruptionBudget, CachedService } from './cached-objects.ts';
 import {
   deploymentExact,
   deploymentPrune,
   desiredDeployment,
+  desiredDisruptionBudget,
   desiredService,
+  disruptionBudgetExact,
   instanceLabel,
   replicaPlan,
   serviceExact,
@@ -76,6 +80,19 @@ export class ElasticWebReconciler implements Reconciler {
         adoptable,
       }),
     ]);
+    // A drain may take one pod at a time; with no pods there is nothing to protect.
+    const budget =
+      plan.replicas > 0
+        ? await ensureOwnedChild<CachedDisruptionBudget>(client, ew, {
+            type: policy.podDisruptionBudgets,
+            desired: desiredDisruptionBudget(ew) as never,
+            exact: disruptionBudgetExact,
+            adoptable,
+          })
+        : await removeOwnedChild(client, ew, policy.podDisruptionBudgets, ew.metadata).then((r) => ({
+            object: undefined,
+            ...(r.failure ? { failure: r.failure, error: r.error } : {}),
+          }));
     this.#announceWrites(recorder, ew, deployment, service);
     if (deployment.object || deployment.notOwned || deployment.created || deployment.updated)
       log.debug({ deployment: describeOutcome(deployment), service: describeOutcome(service) }, 'children');
@@ -93,10 +110,11 @@ export class ElasticWebReconciler implements Reconciler {
     this.#announceTransition(recorder, shown, ew, status, deployment, service);
     if (!sameJson(status, shown)) await this.#writeStatus(client, ew, status);
 
-    const failure = deployment.failure ?? service.failure;
-    if (failure && !quietFailures.has(failure.kind)) throw deployment.error ?? service.error;
+    const failure = deployment.failure ?? service.failure ?? budget.failure;
+    if (failure && !quietFailures.has(failure.kind)) throw deployment.error ?? service.error ?? budget.error;
     if (failure) return { requeue: true };
-    if (deployment.notOwned || service.notOwned) return { requeueAfterMs: notOwnedRecheckMs };
+    if (deployment.notOwned || service.notOwned || ('notOwned' in budget && budget.notOwned))
+      return { requeueAfterMs: notOwnedRecheckMs };
     return undefined;
   }
 

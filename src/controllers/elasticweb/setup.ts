@@ -1,6 +1,6 @@
 /**
  * Wires the ElasticWeb controller into a manager, as kubebuilder's SetupWithManager does:
- * For(ElasticWeb).Owns(Deployment).Owns(Service), with caches of only the objects the operator
+ * For(ElasticWeb).Owns(Deployment).Owns(Service).Owns(PodDisruptionBudget), with caches of only the objects the operator
  * labelled as its own, so it never holds every Deployment and Service of the cluster.
  */
 
@@ -14,12 +14,15 @@ import {
   type Manager,
   MaxOfRateLimiter,
   newControllerManagedBy,
+  policy,
   TextGauge,
 } from '../../runtime/index.ts';
 import {
   type CachedDeployment,
+  type CachedDisruptionBudget,
   type CachedService,
   slimDeployment,
+  slimDisruptionBudget,
   slimElasticWeb,
   slimService,
 } from './cached-objects.ts';
@@ -40,6 +43,10 @@ export function setupElasticWebController(
     .for<ElasticWeb>(elasticWebType, { transform: slimElasticWeb })
     .owns<CachedDeployment>(apps.deployments, { labelSelector: owned, transform: slimDeployment })
     .owns<CachedService>(core.services, { labelSelector: owned, transform: slimService })
+    .owns<CachedDisruptionBudget>(policy.podDisruptionBudgets, {
+      labelSelector: owned,
+      transform: slimDisruptionBudget,
+    })
     // A deleted Service frees its NodePort for whoever was refused it.
     .watches<CachedService>(core.services, (service, event) =>
       event === 'delete'

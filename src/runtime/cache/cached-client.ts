@@ -41,6 +41,7 @@ export class CachedClient {
   readonly #repeatAfterMs: number;
   /** The last apply per object: what was sent, and the resourceVersion it produced. */
   readonly #lastApply = new Map<string, { body: string; resultVersion: string | undefined; at: number }>();
+  readonly #unremovable = new Map<string, Set<string>>();
 
   constructor(options: CachedClientOptions) {
     this.api = options.api;
@@ -160,6 +161,22 @@ export class CachedClient {
     const patched = await this.api.strategicMergePatch<T>(type, key, patch, this.fieldManager);
     this.#record(type, patched);
     return patched;
+  }
+
+  /**
+   * Stray fields the API server put back right after we deleted them (a default it fills in again):
+   * deleting them again would loop, so ensureOwnedChild leaves them alone from then on.
+   */
+  unremovable(type: ResourceType, key: ObjectKey): ReadonlySet<string> {
+    return this.#unremovable.get(`${typeKey(type)}/${keyOf(key)}`) ?? new Set();
+  }
+
+  markUnremovable(type: ResourceType, key: ObjectKey, paths: Iterable<string>): void {
+    const k = `${typeKey(type)}/${keyOf(key)}`;
+    const set = new Set([...(this.#unremovable.get(k) ?? []), ...paths]);
+    this.#unremovable.set(k, set);
+    if (this.#unremovable.size > 50_000)
+      this.#unremovable.delete(this.#unremovable.keys().next().value as string);
   }
 
   /** Deletes `key`, only if it still is the object with `uid` when given. */

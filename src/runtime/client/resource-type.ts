@@ -56,6 +56,15 @@ export const apps = {
   deployments: { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
 } as const satisfies Record<string, ResourceType>;
 
+export const policy = {
+  podDisruptionBudgets: {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    plural: 'poddisruptionbudgets',
+    namespaced: true,
+  },
+} as const satisfies Record<string, ResourceType>;
+
 export const coordination = {
   leases: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', plural: 'leases', namespaced: true },
 } as const satisfies Record<string, ResourceType>;

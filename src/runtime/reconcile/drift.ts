@@ -72,6 +72,8 @@ export function findDrift(
     return a !== undefined && b !== undefined && a === b ? undefined : path;
   }
   if (Array.isArray(desired)) {
+    // The server leaves empty lists out of what it returns, as empty maps.
+    if (actual === undefined && desired.length === 0) return undefined;
     if (!Array.isArray(actual)) return path;
     const key = mergeKeyOf(path);
     if (!key) {

@@ -84,10 +84,13 @@ export async function ensureOwnedChild<T extends KubeObject>(
     const wanted = { metadata: desired.metadata, spec: desired.spec };
     const exact = child.exact ?? new Set<DriftPath>();
     const drift = findDrift(wanted, live, { exact });
-    const strays = [
-      ...leftovers(ownedFields(live.metadata.managedFields, client.fieldManager), wanted, child.prune ?? []),
-      ...foreignEntries(wanted, live, exact),
-    ];
+    const unremovable = client.unremovable(type, key);
+    const findStrays = (obj: T) =>
+      [
+        ...leftovers(ownedFields(obj.metadata.managedFields, client.fieldManager), wanted, child.prune ?? []),
+        ...foreignEntries(wanted, obj, exact),
+      ].filter((path) => !unremovable.has(JSON.stringify(path)));
+    const strays = findStrays(live);
     if (!drift && strays.length === 0) return { object: live };
 
     const uid = live.metadata.uid;
@@ -97,7 +100,15 @@ export async function ensureOwnedChild<T extends KubeObject>(
       return { object: live, mutatedByAdmission: drift };
     }
     const removal = removalPatch(strays, desired as unknown as Record<string, unknown>);
-    if (removal) await client.strategicMergePatch(type, key, { ...removal, metadata: { uid } });
+    if (removal) {
+      const after = await client.strategicMergePatch<T>(type, key, { ...removal, metadata: { uid } });
+      // What the server put straight back (a default it fills in) cannot be deleted: stop trying.
+      const removed = new Set(strays.map((p) => JSON.stringify(p)));
+      const back = findStrays(after)
+        .map((p) => JSON.stringify(p))
+        .filter((p) => removed.has(p));
+      if (back.length > 0) client.markUnremovable(type, key, back);
+    }
     const applied = await client.apply<T>(type, body);
     const remaining = findDrift({ metadata: desired.metadata, spec: desired.spec }, applied);
     return {
@@ -108,5 +119,29 @@ export async function ensureOwnedChild<T extends KubeObject>(
     };
   } catch (err) {
     return { object: cached, failure: classify(err), error: err };
+  }
+}
+
+/**
+ * Makes sure the child `key` of `type` is gone, if it is this owner's (someone else's object of that
+ * name is left alone). The delete carries the uid as a precondition. Never throws.
+ */
+export async function removeOwnedChild(
+  client: CachedClient,
+  owner: KubeObject,
+  type: ResourceType,
+  key: { namespace?: string; name: string },
+): Promise<{ removed: boolean; failure?: Classified; error?: unknown }> {
+  const live = client.get<KubeObject>(type, key);
+  if (!live || live.metadata.deletionTimestamp) return { removed: false };
+  const controller = live.metadata.ownerReferences?.find((r: OwnerReference) => r.controller);
+  if (controller?.uid !== owner.metadata.uid) return { removed: false };
+  try {
+    await client.delete(type, key, { uid: live.metadata.uid });
+    return { removed: true };
+  } catch (err) {
+    const failure = classify(err);
+    if (failure.kind === 'notFound') return { removed: false };
+    return { removed: false, failure, error: err };
   }
 }
