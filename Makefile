@@ -27,6 +27,14 @@ cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kube-s
 manifests: deps ## Generate the CRD and RBAC YAML from src/ (src/api/v1, src/rbac.ts).
 	npm run manifests
 
+.PHONY: helm
+helm: deps ## Generate the Helm chart in dist/chart from the kustomize tree (config/).
+	npm run helm
+
+.PHONY: helm-binary
+helm-binary: ## Build helm from the Go module proxy (cached), for the chart's tests.
+	bash hack/helm/build.sh
+
 .PHONY: fmt
 fmt: deps ## Format and fix the code (biome).
 	npm run fmt
