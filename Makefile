@@ -24,8 +24,9 @@ cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kube-s
 ##@ Development
 
 .PHONY: manifests
-manifests: deps ## Generate the CRD and RBAC YAML from src/ (src/api/v1, src/rbac.ts).
+manifests: deps ## Generate the CRD, RBAC and dashboard from src/ and hack/, then the Helm chart from config/.
 	npm run manifests
+	npm run helm
 
 .PHONY: helm
 helm: deps ## Generate the Helm chart in dist/chart from the kustomize tree (config/).
