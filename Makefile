@@ -46,7 +46,7 @@ lint: deps ## Type-check (tsc) and lint (biome).
 	npm run lint
 
 .PHONY: test
-test: deps cluster-binaries ## Run every test: unit, end-to-end and faults, on local clusters.
+test: deps cluster-binaries helm-binary ## Run every test: unit, alerts, end-to-end and faults, on local clusters.
 	npm test
 
 ##@ Build
