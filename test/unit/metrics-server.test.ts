@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
+import { createLogger } from '../../src/runtime/log/logger.ts';
 import type { AccessDecision } from '../../src/runtime/metrics/secure/access-reviewer.ts';
 import { CertDirSource } from '../../src/runtime/metrics/secure/cert-dir-source.ts';
 import { answerMetricsRequest, serveSecureMetrics } from '../../src/runtime/metrics/secure/metrics-server.ts';
+import { startSecureMetrics } from '../../src/runtime/metrics/secure/secure-metrics.ts';
 import { selfSignedCertificate } from '../../src/runtime/metrics/secure/self-signed.ts';
 import { SelfSignedSource, type TlsSource } from '../../src/runtime/metrics/secure/tls-source.ts';
 
@@ -221,5 +223,81 @@ describe('SelfSignedSource', () => {
     } finally {
       source.close();
     }
+  });
+});
+
+describe('startSecureMetrics', () => {
+  const allowAll = {
+    async create<T>(type: { plural: string }, _ns: string | undefined, body: unknown): Promise<T> {
+      const spec = (body as { spec: { token?: string } }).spec;
+      return (
+        type.plural === 'tokenreviews'
+          ? { status: { authenticated: spec.token === 'good', user: { username: 'prom' } } }
+          : { status: { allowed: true } }
+      ) as T;
+    },
+  };
+  const log = createLogger({ level: 'silent' });
+
+  test('serves the certificate of --metrics-cert-dir, and reviews tokens with the client it is given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'metrics-certs-'));
+    const pair = selfSignedCertificate();
+    writeFileSync(join(dir, 'tls.crt'), pair.cert);
+    writeFileSync(join(dir, 'tls.key'), pair.key);
+    const served = await startSecureMetrics({
+      address: '127.0.0.1:0',
+      certDir: dir,
+      client: allowAll,
+      fieldManager: 'test',
+      render,
+      log,
+    });
+    assert.ok(served);
+    try {
+      const port = Number(served.address.split(':').at(-1));
+      assert.equal(await servedCertificate(port), derOf(pair.cert));
+      const agent = new Agent({ connect: { ca: pair.cert, servername: 'localhost' } });
+      const status = async (token: string) =>
+        (
+          await request(`https://127.0.0.1:${port}/metrics`, {
+            dispatcher: agent,
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).statusCode;
+      assert.equal(await status('good'), 200);
+      assert.equal(await status('bad'), 401);
+      assert.equal(
+        served.reviewer.reviews,
+        3,
+        'good: a TokenReview and a SubjectAccessReview; bad: a TokenReview',
+      );
+      await agent.close();
+    } finally {
+      await served.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a cert dir without a certificate fails the start; address "0" starts nothing', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'metrics-certs-'));
+    try {
+      await assert.rejects(
+        startSecureMetrics({
+          address: '127.0.0.1:0',
+          certDir: empty,
+          client: allowAll,
+          fieldManager: 't',
+          render,
+          log,
+        }),
+        /tls\.crt/,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+    assert.equal(
+      await startSecureMetrics({ address: '0', client: allowAll, fieldManager: 't', render, log }),
+      undefined,
+    );
   });
 });

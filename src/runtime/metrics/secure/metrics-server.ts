@@ -58,11 +58,10 @@ export async function answerMetricsRequest(
     );
     return text(503, 'the API server could not review the token; try again');
   }
-  if (decision.status === 401)
-    return {
-      ...text(401, 'Unauthorized'),
-      headers: { ...text(401, '').headers, 'www-authenticate': 'Bearer' },
-    };
+  if (decision.status === 401) {
+    const unauthorized = text(401, 'Unauthorized');
+    return { ...unauthorized, headers: { ...unauthorized.headers, 'www-authenticate': 'Bearer' } };
+  }
   if (decision.status === 403) return text(403, `Forbidden: ${decision.reason}`);
   const { contentType, body } = await deps.render();
   return { status: 200, headers: { 'content-type': contentType }, body };
