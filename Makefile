@@ -24,8 +24,17 @@ cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kube-s
 ##@ Development
 
 .PHONY: manifests
-manifests: deps ## Generate the CRD and RBAC YAML from src/ (src/api/v1, src/rbac.ts).
+manifests: deps ## Generate the CRD, RBAC and dashboard from src/ and hack/, then the Helm chart from config/.
 	npm run manifests
+	npm run helm
+
+.PHONY: helm
+helm: deps ## Generate the Helm chart in dist/chart from the kustomize tree (config/).
+	npm run helm
+
+.PHONY: helm-binary
+helm-binary: ## Build helm from the Go module proxy (cached), for the chart's tests.
+	bash hack/helm/build.sh
 
 .PHONY: fmt
 fmt: deps ## Format and fix the code (biome).
@@ -37,7 +46,7 @@ lint: deps ## Type-check (tsc) and lint (biome).
 	npm run lint
 
 .PHONY: test
-test: deps cluster-binaries ## Run every test: unit, end-to-end and faults, on local clusters.
+test: deps cluster-binaries helm-binary ## Run every test: unit, alerts, end-to-end and faults, on local clusters.
 	npm test
 
 ##@ Build

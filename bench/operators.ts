@@ -121,7 +121,17 @@ export class Operator {
     // Both at their defaults otherwise: 5 concurrent reconciles, info-level logs.
     const [program, args] =
       name === 'ts'
-        ? [process.execPath, [...tsEntry.nodeArgs, ...extraNodeArgs(), join(root, tsEntry.script), ...common]]
+        ? // Plain HTTP metrics, as the Go baseline serves them (the bench reads them without a token).
+          [
+            process.execPath,
+            [
+              ...tsEntry.nodeArgs,
+              ...extraNodeArgs(),
+              join(root, tsEntry.script),
+              ...common,
+              '--metrics-secure=false',
+            ],
+          ]
         : [goBinary, common];
     const out = openSync(logFile, 'a');
     const startedAt = Date.now();

@@ -40,5 +40,31 @@ export const leaderElectionRules: PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
 ];
 
+/**
+ * Cluster-wide, for the secure metrics endpoint (--metrics-secure): ask the API server who a scraper
+ * is (TokenReview) and whether it may read /metrics (SubjectAccessReview). Create only: reviews are
+ * answered, never stored. kubebuilder keeps them in their own role, metrics-auth-role.
+ */
+export const metricsAuthRules: PolicyRule[] = [
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+];
+
+export interface NonResourceRule {
+  nonResourceURLs: string[];
+  verbs: string[];
+}
+
+/**
+ * Not the operator's own: what a scraper needs to read the secure endpoint (kubebuilder's
+ * metrics-reader). Bind it to Prometheus's ServiceAccount; the operator asks exactly this question.
+ */
+export const metricsReaderRules: NonResourceRule[] = [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }];
+
 /** The names kubebuilder gives these roles (before the kustomize name prefix). */
-export const roleNames = { cluster: 'manager-role', leaderElection: 'leader-election-role' } as const;
+export const roleNames = {
+  cluster: 'manager-role',
+  leaderElection: 'leader-election-role',
+  metricsAuth: 'metrics-auth-role',
+  metricsReader: 'metrics-reader',
+} as const;

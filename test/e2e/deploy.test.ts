@@ -93,6 +93,23 @@ describe('make deploy', () => {
       ),
       200,
     );
+    // The secure metrics endpoint's roles: the manager reviews tokens; scrapers get metrics-reader.
+    for (const path of [
+      '/apis/rbac.authorization.k8s.io/v1/clusterroles/elasticweb-metrics-auth-role',
+      '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/elasticweb-metrics-auth-rolebinding',
+      '/apis/rbac.authorization.k8s.io/v1/clusterroles/elasticweb-metrics-reader',
+    ])
+      assert.equal(await status(path), 200, path);
+    const metricsService = (
+      await admin.must(
+        'GET',
+        `/api/v1/namespaces/${systemNs}/services/elasticweb-controller-manager-metrics-service`,
+      )
+    ).json<{ spec: { ports: { name: string; port: number; targetPort: string }[] } }>();
+    assert.deepEqual(
+      metricsService.spec.ports.map((p) => [p.name, p.port, p.targetPort]),
+      [['https', 8443, 'metrics']],
+    );
 
     const deployment = await waitFor('the manager pod to be Ready', async () => {
       const d = (
@@ -119,7 +136,12 @@ describe('make deploy', () => {
     );
     assert.equal(c.livenessProbe.httpGet.port, 'health');
     assert.equal(c.readinessProbe.httpGet.port, 'health');
-    assert.ok(c.ports.some((p) => p.name === 'metrics'));
+    assert.ok(c.ports.some((p) => p.name === 'metrics' && p.containerPort === 8443));
+    assert.ok(
+      c.args.includes('--metrics-bind-address=:8443'),
+      'metrics on :8443 (HTTPS: --metrics-secure defaults to true)',
+    );
+    assert.ok(!c.args.some((a) => a.startsWith('--metrics-secure')), 'nothing turns the secure endpoint off');
     assert.ok(c.args.includes('--leader-elect'));
     // The namespace enforces the restricted Pod Security Standard, so the pod passing admission
     // proves the security settings meet it.
@@ -511,6 +533,8 @@ describe('make undeploy', () => {
       await status('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/elasticweb-manager-rolebinding'),
       404,
     );
+    for (const name of ['elasticweb-metrics-auth-role', 'elasticweb-metrics-reader'])
+      assert.equal(await status(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`), 404, name);
   });
 });
 
@@ -523,7 +547,7 @@ interface ManagerDeployment {
         containers: {
           image: string;
           args: string[];
-          ports: { name: string }[];
+          ports: { name: string; containerPort: number }[];
           securityContext: {
             readOnlyRootFilesystem: boolean;
             allowPrivilegeEscalation: boolean;

@@ -54,6 +54,8 @@ export class OperatorProcess {
         entryPoint,
         `--kubeconfig=${kubeconfig}`,
         `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+        // The tests read /metrics without a token (test/e2e/metrics-auth.test.ts covers the secure endpoint).
+        '--metrics-secure=false',
         `--health-probe-bind-address=127.0.0.1:${healthPort}`,
         '--log-level=debug',
         ...extraArgs,

@@ -78,6 +78,8 @@ export async function startOperator(
     maxConcurrentReconciles?: number;
     namespace?: string;
     logLevel?: LogLevel;
+    /** Lease to lead on (the namespace must exist); none by default. */
+    leaderElection?: { namespace: string; id: string };
   } = {},
 ): Promise<RunningOperator> {
   const requests: RequestRecord[] = [];
@@ -92,6 +94,7 @@ export async function startOperator(
     metricsBindAddress: '127.0.0.1:0',
     healthProbeBindAddress: '127.0.0.1:0',
     onRequest: (r) => requests.push(r),
+    leaderElection: options.leaderElection,
   });
   setupElasticWebController(manager, { maxConcurrentReconciles: options.maxConcurrentReconciles });
   await manager.start();

@@ -27,7 +27,9 @@ function twoValues(name: string): [string, string] {
 describe('parseFlags: defaults', () => {
   test('with no flags and an empty environment, kubebuilder defaults apply', () => {
     const flags = parseFlags([], {});
-    assert.equal(flags.metricsBindAddress, ':8080');
+    assert.equal(flags.metricsBindAddress, '0', 'off unless asked for, as kubebuilder scaffolds it');
+    assert.equal(flags.metricsSecure, true);
+    assert.equal(flags.metricsCertDir, undefined);
     assert.equal(flags.healthProbeBindAddress, ':8081');
     assert.equal(flags.leaderElect, false);
     assert.equal(flags.leaderElectionNamespace, undefined);
@@ -74,6 +76,7 @@ describe('parseFlags: flags and environment variables', () => {
     const flags = parseFlags(
       [
         '--metrics-bind-address=127.0.0.1:9000',
+        '--metrics-cert-dir=/etc/metrics-certs',
         '--health-probe-bind-address=0',
         '--leader-election-namespace=ops',
         '--leader-election-id=my-lease',
@@ -86,6 +89,7 @@ describe('parseFlags: flags and environment variables', () => {
       {},
     );
     assert.equal(flags.metricsBindAddress, '127.0.0.1:9000');
+    assert.equal(flags.metricsCertDir, '/etc/metrics-certs');
     assert.equal(flags.healthProbeBindAddress, '0');
     assert.equal(flags.leaderElectionNamespace, 'ops');
     assert.equal(flags.leaderElectionId, 'my-lease');
@@ -117,6 +121,25 @@ describe('parseFlags: flags and environment variables', () => {
 
   test('--leader-elect=false on the command line overrides LEADER_ELECT=true (the flag wins, as with Go flags)', () => {
     assert.equal(parseFlags(['--leader-elect=false'], { LEADER_ELECT: 'true' }).leaderElect, false);
+  });
+
+  test('--metrics-secure is on by default; --metrics-secure=false or METRICS_SECURE=false turns it off; the flag wins', () => {
+    assert.equal(parseFlags([], {}).metricsSecure, true);
+    assert.equal(parseFlags(['--metrics-secure=false'], {}).metricsSecure, false);
+    assert.equal(parseFlags([], { METRICS_SECURE: 'false' }).metricsSecure, false);
+    assert.equal(parseFlags([], { METRICS_SECURE: '0' }).metricsSecure, false);
+    assert.equal(parseFlags(['--metrics-secure'], { METRICS_SECURE: 'false' }).metricsSecure, true);
+    assert.equal(parseFlags(['--metrics-secure=true'], { METRICS_SECURE: 'no' }).metricsSecure, true);
+    assert.equal(parseFlags(['--metrics-secure=false'], { METRICS_SECURE: 'true' }).metricsSecure, false);
+    assert.throws(
+      () => parseFlags([], { METRICS_SECURE: 'sometimes' }),
+      /--metrics-secure must be true or false/,
+    );
+  });
+
+  test('METRICS_CERT_DIR is the env var of --metrics-cert-dir; empty means self-signed', () => {
+    assert.equal(parseFlags([], { METRICS_CERT_DIR: '/certs' }).metricsCertDir, '/certs');
+    assert.equal(parseFlags([], { METRICS_CERT_DIR: '' }).metricsCertDir, undefined);
   });
 
   test('--help is recognised', () => {
