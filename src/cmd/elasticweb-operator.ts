@@ -46,6 +46,8 @@ async function main(): Promise<number> {
       version: '0.1.0',
       namespace: flags.namespace,
       metricsBindAddress: flags.metricsBindAddress,
+      metricsSecure: flags.metricsSecure,
+      metricsCertDir: flags.metricsCertDir,
       healthProbeBindAddress: flags.healthProbeBindAddress,
       watchTimeoutSeconds: flags.watchTimeoutSeconds,
       leaderElection: flags.leaderElect

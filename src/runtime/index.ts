@@ -45,9 +45,14 @@ export { Controller } from './controller/controller.ts';
 export { EventRecorder, type EventType, type InvolvedObject } from './events/recorder.ts';
 export { LeaderElector } from './leaderelection/leader-elector.ts';
 export { createLogger, type LogFormat, type Logger, type LogLevel } from './log/logger.ts';
-export { type Handler, parseBindAddress, type Served, serve } from './manager/http-endpoints.ts';
+export { close, type Handler, parseBindAddress, type Served, serve } from './manager/http-endpoints.ts';
 export { Manager, type ManagerOptions } from './manager/manager.ts';
 export { Metrics } from './metrics/metrics.ts';
+export {
+  type SecureMetrics,
+  type SecureMetricsOptions,
+  startSecureMetrics,
+} from './metrics/secure/secure-metrics.ts';
 export { TextGauge } from './metrics/text-gauge.ts';
 export { findDrift } from './reconcile/drift.ts';
 export {

@@ -10,12 +10,17 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
-import { KubeClient, type RequestRecord } from '../../src/runtime/client/kube-client.ts';
-import { loadRestConfig } from '../../src/runtime/client/rest-config.ts';
-import { createLogger } from '../../src/runtime/log/logger.ts';
-import { close, serve } from '../../src/runtime/manager/http-endpoints.ts';
-import { Metrics } from '../../src/runtime/metrics/metrics.ts';
-import { type SecureMetrics, startSecureMetrics } from '../../src/runtime/metrics/secure/secure-metrics.ts';
+import {
+  close,
+  createLogger,
+  KubeClient,
+  loadRestConfig,
+  Metrics,
+  type RequestRecord,
+  type SecureMetrics,
+  serve,
+  startSecureMetrics,
+} from '../../src/runtime/index.ts';
 import { kubectlApply, renderKustomize } from '../support/kustomize.ts';
 import { waitFor } from '../support/operator.ts';
 
@@ -60,7 +65,10 @@ before(async () => {
   cluster = await LocalCluster.start({ mode: 'api' });
   await kubectlApply(cluster.kubeconfigPath, await renderKustomize('config/default'));
   const operatorKubeconfig = await cluster.writeServiceAccountKubeconfig(systemNs, operatorSa);
-  client = new KubeClient(await loadRestConfig(operatorKubeconfig), { onResponse: (r) => requests.push(r) });
+  client = new KubeClient(await loadRestConfig(operatorKubeconfig), {
+    userAgent: 'elasticweb-operator-test',
+    onResponse: (r) => requests.push(r),
+  });
   const out = new PassThrough();
   out.on('data', (chunk) => {
     logged += chunk;

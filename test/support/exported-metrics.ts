@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Metrics } from '../../src/runtime/metrics/metrics.ts';
+import { Metrics } from '../../src/runtime/index.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 

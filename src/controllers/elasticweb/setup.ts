@@ -15,7 +15,6 @@ import {
   MaxOfRateLimiter,
   newControllerManagedBy,
   policy,
-  TextGauge,
 } from '../../runtime/index.ts';
 import {
   type CachedDeployment,
@@ -27,6 +26,7 @@ import {
   slimService,
 } from './cached-objects.ts';
 import { managedByLabel, managedByValue } from './desired.ts';
+import { registerElasticWebGauges } from './gauges.ts';
 import { NodePortIndex } from './nodeport-index.ts';
 import { ElasticWebReconciler } from './reconciler.ts';
 
@@ -74,34 +74,6 @@ export function setupElasticWebController(
     .complete(new ElasticWebReconciler());
   const elasticWebs = informers.get(elasticWebType) as unknown as Informer<ElasticWeb>;
   elasticWebs.addHandler(nodePorts.handler);
-  registerQpsGauges(manager, elasticWebs);
+  registerElasticWebGauges(manager, elasticWebs);
   return { controller, informers };
-}
-
-/**
- * elasticweb_desired_qps and elasticweb_real_qps per ElasticWeb, exported only by the replica that
- * leads (so sums over replicas are right). Each ElasticWeb's lines are made when the informer sees it
- * change (and dropped when it is deleted), so a scrape only joins them.
- */
-function registerQpsGauges(manager: Manager, elasticWebs: Informer<ElasticWeb>): void {
-  const desired = new TextGauge('elasticweb_desired_qps', 'QPS each ElasticWeb asks for (spec.totalQPS).');
-  const real = new TextGauge(
-    'elasticweb_real_qps',
-    'QPS each ElasticWeb really serves now (status.realQPS: Ready pods x singlePodsQPS).',
-  );
-  const keyOf = (ew: ElasticWeb) => `${ew.metadata.namespace}/${ew.metadata.name}`;
-  const set = (ew: ElasticWeb) => {
-    const labels = { namespace: ew.metadata.namespace, name: ew.metadata.name };
-    desired.set(keyOf(ew), labels, ew.spec.totalQPS ?? 0);
-    real.set(keyOf(ew), labels, ew.status?.realQPS ?? 0);
-  };
-  elasticWebs.addHandler({
-    onAdd: set,
-    onUpdate: (_old, ew) => set(ew),
-    onDelete: (ew) => {
-      desired.delete(keyOf(ew));
-      real.delete(keyOf(ew));
-    },
-  });
-  manager.metrics.addTextSource(() => desired.render() + real.render(), { leaderOnly: true });
 }

@@ -100,6 +100,7 @@ export class Controller {
       metrics.reconcileTotal.inc({ ...labels, result }, 0);
     }
     metrics.reconcileErrors.inc(labels, 0);
+    metrics.reconcilePanics.inc(labels, 0);
   }
 
   get activeWorkers(): number {

@@ -27,6 +27,7 @@ import { EventRecorder } from '../events/recorder.ts';
 import { LeaderElector } from '../leaderelection/leader-elector.ts';
 import type { Logger } from '../log/logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
+import { type SecureMetrics, startSecureMetrics } from '../metrics/secure/secure-metrics.ts';
 import { ApiHealth } from './api-health.ts';
 import { close, type Handler, type Served, serve } from './http-endpoints.ts';
 
@@ -40,9 +41,15 @@ export interface ManagerOptions {
   /** Watch only this namespace; all namespaces when undefined. */
   namespace?: string;
   metricsBindAddress?: string;
+  /**
+   * Serve /metrics over HTTPS, each scrape authenticated (TokenReview) and authorized
+   * (SubjectAccessReview for get /metrics) by the API server, as kubebuilder scaffolds (default false
+   * here; the operator's flag defaults to true).
+   */
+  metricsSecure?: boolean;
+  /** tls.crt and tls.key for the secure endpoint, re-read when they change (default: self-signed). */
+  metricsCertDir?: string;
   healthProbeBindAddress?: string;
-  /** Serves /metrics differently (HTTPS with authentication): given the renderer, returns the server. */
-  metricsServer?: (render: Handler) => Promise<Served | undefined>;
   leaderElection?: {
     namespace: string;
     id: string;
@@ -88,6 +95,7 @@ export class Manager {
   readonly #leaseClient: KubeClient | undefined;
   readonly #elector: LeaderElector | undefined;
   #servers: { metrics?: Served; health?: Served } = {};
+  #secureMetrics: SecureMetrics | undefined;
   #informerRuns: Promise<void>[] = [];
   #leaderLost: Promise<boolean> = new Promise(() => {});
   #started = false;
@@ -234,7 +242,7 @@ export class Manager {
   }
 
   get metricsAddress(): string | undefined {
-    return this.#servers.metrics?.address;
+    return this.#secureMetrics?.address ?? this.#servers.metrics?.address;
   }
 
   get healthAddress(): string | undefined {
@@ -259,9 +267,18 @@ export class Manager {
       const { contentType, body } = await this.metrics.render();
       return { status: 200, contentType, body };
     };
-    this.#servers.metrics = o.metricsServer
-      ? await o.metricsServer(renderMetrics)
-      : await serve(o.metricsBindAddress ?? ':8080', { '/metrics': renderMetrics });
+    if (o.metricsSecure) {
+      this.#secureMetrics = await startSecureMetrics({
+        address: o.metricsBindAddress ?? ':8443',
+        certDir: o.metricsCertDir,
+        client: this.api,
+        fieldManager: this.name,
+        render: async () => this.metrics.render(),
+        log: this.log,
+      });
+    } else {
+      this.#servers.metrics = await serve(o.metricsBindAddress ?? ':8080', { '/metrics': renderMetrics });
+    }
     this.#servers.health = await serve(o.healthProbeBindAddress ?? ':8081', {
       '/healthz': async () => ({ status: 200, contentType: 'text/plain', body: 'ok' }),
       '/readyz': async () => this.#readyz(),
@@ -318,7 +335,11 @@ export class Manager {
       await this.#elector?.release();
       this.#stopInformers.abort();
       await Promise.all(this.#informerRuns);
-      await Promise.all([close(this.#servers.metrics?.server), close(this.#servers.health?.server)]);
+      await Promise.all([
+        close(this.#servers.metrics?.server),
+        close(this.#servers.health?.server),
+        this.#secureMetrics?.close(),
+      ]);
       await this.api.close();
       await this.#leaseClient?.close();
       this.log.info('stopped');
