@@ -67,7 +67,7 @@ export const rows: RowSpec[] = [
         width: 6,
         targets: [
           {
-            expr: `count(elasticweb_status_condition{${ew}, type="Degraded", status="True"})`,
+            expr: `count(elasticweb_status_condition{${ew}, type="Degraded", status="True"}) or vector(0)`,
             legend: 'Degraded',
             instant: true,
           },

@@ -54,7 +54,11 @@ async function main(): Promise<number> {
         ? { namespace: leaseNamespace(flags), id: flags.leaderElectionId }
         : undefined,
     });
-    setupElasticWebController(manager, { maxConcurrentReconciles: flags.maxConcurrentReconciles });
+    setupElasticWebController(manager, {
+      maxConcurrentReconciles: flags.maxConcurrentReconciles,
+      prometheusUrl: flags.prometheusUrl,
+      autoscalingIntervalMs: flags.autoscalingIntervalSeconds * 1000,
+    });
     await manager.start();
   } catch (err) {
     log.fatal({ err }, 'could not start');

@@ -17,6 +17,8 @@ export interface Flags {
   namespace: string | undefined;
   kubeconfig: string | undefined;
   watchTimeoutSeconds: number | undefined;
+  prometheusUrl: string | undefined;
+  autoscalingIntervalSeconds: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
   help: boolean;
@@ -111,6 +113,20 @@ export const flagSpecs: FlagSpec[] = [
     help: 'Seconds each watch stays open before it is renewed from where it left off (default: random 300-600, as client-go). Lower it behind proxies that cut long requests.',
   },
   {
+    name: 'prometheus-url',
+    env: 'PROMETHEUS_URL',
+    type: 'string',
+    default: '',
+    help: 'Prometheus server whose HTTP API measures the traffic of ElasticWebs in Observed mode (e.g. http://prometheus.monitoring:9090). Without it they hold their replicas and report MetricUnavailable.',
+  },
+  {
+    name: 'autoscaling-interval',
+    env: 'AUTOSCALING_INTERVAL',
+    type: 'string',
+    default: '10',
+    help: 'Seconds between two measurements of an ElasticWeb in Observed mode.',
+  },
+  {
     name: 'log-level',
     env: 'LOG_LEVEL',
     type: 'string',
@@ -185,6 +201,16 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
   ) {
     throw new Error(`--watch-timeout must be a whole number of seconds, at least 1, not "${watchTimeout}"`);
   }
+  const prometheusUrl = get('prometheus-url') || undefined;
+  if (prometheusUrl !== undefined && !/^https?:\/\/[^/\s]+/.test(prometheusUrl)) {
+    throw new Error(`--prometheus-url must be an http:// or https:// URL, not "${prometheusUrl}"`);
+  }
+  const interval = Number(get('autoscaling-interval'));
+  if (!Number.isFinite(interval) || interval < 1 || interval > 3600) {
+    throw new Error(
+      `--autoscaling-interval must be a number of seconds from 1 to 3600, not "${get('autoscaling-interval')}"`,
+    );
+  }
   const logLevel = get('log-level') as LogLevel;
   if (!levels.includes(logLevel)) throw new Error(`--log-level must be one of ${levels.join(', ')}`);
   const logFormat = get('log-format') as LogFormat;
@@ -201,6 +227,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
     namespace: get('namespace') || undefined,
     kubeconfig: get('kubeconfig') || undefined,
     watchTimeoutSeconds,
+    prometheusUrl,
+    autoscalingIntervalSeconds: interval,
     logLevel,
     logFormat,
     help: values.help === true,

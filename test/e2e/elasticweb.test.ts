@@ -497,7 +497,7 @@ describe('kubectl get', () => {
       .split('\n')
       .map((line) => line.trim().split(/\s{2,}/));
 
-  test('shows NAME IMAGE TOTAL-QPS REAL-QPS READY AGE, and PORT SINGLE-POD-QPS with -o wide', async () => {
+  test('shows NAME IMAGE TOTAL-QPS REAL-QPS OBSERVED-QPS READY AGE, and PORT MODE SINGLE-POD-QPS with -o wide', async () => {
     await createNamespace(admin, ns);
     await createElasticWeb(admin, ns, 'shop', {
       image: 'nginx:1.17.1',
@@ -510,8 +510,10 @@ describe('kubectl get', () => {
     );
 
     const [header, row] = rows(await kubectl('get', 'ew', '-n', ns));
-    assert.deepEqual(header, ['NAME', 'IMAGE', 'TOTAL-QPS', 'REAL-QPS', 'READY', 'AGE']);
+    assert.deepEqual(header, ['NAME', 'IMAGE', 'TOTAL-QPS', 'REAL-QPS', 'OBSERVED-QPS', 'READY', 'AGE']);
+    // Declared mode measures nothing: kubectl leaves OBSERVED-QPS blank (so the row has one word less).
     assert.deepEqual(row?.slice(0, 5), ['shop', 'nginx:1.17.1', '2400', '2400', '3/3']);
+    assert.equal(row?.length, header?.length === undefined ? -1 : header.length - 1);
 
     const [wideHeader, wideRow] = rows(await kubectl('get', 'elasticwebs', '-n', ns, '-o', 'wide'));
     assert.deepEqual(wideHeader, [
@@ -519,12 +521,17 @@ describe('kubectl get', () => {
       'IMAGE',
       'TOTAL-QPS',
       'REAL-QPS',
+      'OBSERVED-QPS',
       'READY',
       'AGE',
       'PORT',
+      'MODE',
       'SINGLE-POD-QPS',
     ]);
-    assert.deepEqual([wideRow?.[0], wideRow?.[6], wideRow?.[7]], ['shop', '30300', '800']);
+    assert.deepEqual(
+      [wideRow?.[0], wideRow?.[6], wideRow?.[7], wideRow?.[8]],
+      ['shop', '30300', 'Declared', '800'],
+    );
   });
 
   test('kubectl explain describes the spec', async () => {

@@ -83,17 +83,17 @@ describe('elasticWebCrd', () => {
     assert.deepEqual(version.subresources, { status: {} });
   });
 
-  test('kubectl get shows Image, Total-QPS, Real-QPS, Ready, Age; -o wide adds Port and Single-Pod-QPS', () => {
+  test('kubectl get shows Image, Total-QPS, Real-QPS, Observed-QPS, Ready, Age; -o wide adds Port, Mode and Single-Pod-QPS', () => {
     const columns = version.additionalPrinterColumns as { name: string; priority?: number }[];
     assert.deepEqual(
       columns.filter((c) => (c.priority ?? 0) === 0).map((c) => c.name),
-      ['Image', 'Total-QPS', 'Real-QPS', 'Ready', 'Age'],
+      ['Image', 'Total-QPS', 'Real-QPS', 'Observed-QPS', 'Ready', 'Age'],
     );
     assert.deepEqual(
       columns.filter((c) => c.priority === 1).map((c) => c.name),
-      ['Port', 'Single-Pod-QPS'],
+      ['Port', 'Mode', 'Single-Pod-QPS'],
     );
-    assert.equal(columns.length, 7);
+    assert.equal(columns.length, 9);
   });
 
   test('every printer column points at a field of the schema with a matching type', () => {

@@ -8,6 +8,7 @@ const candidates: Record<string, [string, string]> = {
   'max-concurrent-reconciles': ['7', '9'],
   'log-level': ['debug', 'warn'],
   'log-format': ['text', 'json'],
+  'prometheus-url': ['http://127.0.0.1:9090', 'https://prometheus.monitoring:9090'],
 };
 function twoValues(name: string): [string, string] {
   const known = candidates[name];
@@ -144,6 +145,21 @@ describe('parseFlags: flags and environment variables', () => {
 
   test('--help is recognised', () => {
     assert.equal(parseFlags(['--help'], {}).help, true);
+  });
+});
+
+describe('parseFlags: autopilot', () => {
+  test('--prometheus-url is absent by default, and must be an http(s) URL', () => {
+    assert.equal(parseFlags([], {}).prometheusUrl, undefined);
+    assert.equal(parseFlags([], { PROMETHEUS_URL: 'http://p:9090' }).prometheusUrl, 'http://p:9090');
+    assert.throws(() => parseFlags(['--prometheus-url=p:9090'], {}), /--prometheus-url must be an http/);
+  });
+
+  test('--autoscaling-interval is 10 s by default, from 1 to 3600', () => {
+    assert.equal(parseFlags([], {}).autoscalingIntervalSeconds, 10);
+    assert.equal(parseFlags(['--autoscaling-interval=2.5'], {}).autoscalingIntervalSeconds, 2.5);
+    assert.throws(() => parseFlags(['--autoscaling-interval=0'], {}), /--autoscaling-interval must be/);
+    assert.throws(() => parseFlags(['--autoscaling-interval=soon'], {}), /--autoscaling-interval must be/);
   });
 });
 

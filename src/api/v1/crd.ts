@@ -37,6 +37,12 @@ export function elasticWebCrd() {
               description: 'QPS served by Ready pods',
             },
             {
+              name: 'Observed-QPS',
+              type: 'integer',
+              jsonPath: '.status.observedQPS',
+              description: 'QPS measured at the pods (Observed mode)',
+            },
+            {
               name: 'Ready',
               type: 'string',
               jsonPath: '.status.ready',
@@ -49,6 +55,13 @@ export function elasticWebCrd() {
               jsonPath: '.status.nodePort',
               priority: 1,
               description: 'NodePort',
+            },
+            {
+              name: 'Mode',
+              type: 'string',
+              jsonPath: '.status.mode',
+              priority: 1,
+              description: 'Declared (replicas from totalQPS) or Observed (from measured traffic)',
             },
             {
               name: 'Single-Pod-QPS',

@@ -7,7 +7,7 @@
  * only on drift, delete strays, never fight admission); this file decides what the ElasticWeb says
  * about it: the status, its conditions, and the events people read.
  */
-import { type ElasticWeb, type ElasticWebStatus, elasticWebType } from '../../api/v1/elasticweb.ts';
+import { defaults, type ElasticWeb, type ElasticWebStatus, elasticWebType } from '../../api/v1/elasticweb.ts';
 import {
   apps,
   type ChildOutcome,
@@ -23,6 +23,7 @@ import {
   type Result,
   removeOwnedChild,
 } from '../../runtime/index.ts';
+import { type AutoscaleDecision, Autoscaler } from './autoscaling/autoscaler.ts';
 import type { CachedDeployment, CachedDisruptionBudget, CachedService } from './cached-objects.ts';
 import {
   deploymentExact,
@@ -41,34 +42,66 @@ import { computeStatus, type Problem, sameJson } from './status.ts';
 const notOwnedRecheckMs = 60_000;
 
 /** Degraded reasons whose Warning event is sent once, when the condition turns to them, not on every look. */
-const announceOnTransition = new Set(['MaxReplicasReached', 'ResourceNotOwned', 'MutatedByAdmission']);
+const announceOnTransition = new Set([
+  'MaxReplicasReached',
+  'ResourceNotOwned',
+  'MutatedByAdmission',
+  'Saturated',
+]);
 
 /** Failures that only mean "look again": someone changed the object under us; no person needs to act. */
 const quietFailures = new Set(['conflict', 'replaced', 'notFound']);
 
 export class ElasticWebReconciler implements Reconciler {
   readonly #now: () => Date;
+  readonly #autoscaler: Autoscaler | undefined;
+  readonly #autoscalingIntervalMs: number;
 
-  constructor(options: { now?: () => Date } = {}) {
+  /**
+   * `autoscaler` serves ElasticWebs in Observed mode (without one they hold their replicas and say
+   * the metric is unavailable); they are looked at again every `autoscalingIntervalMs`.
+   */
+  constructor(options: { now?: () => Date; autoscaler?: Autoscaler; autoscalingIntervalMs?: number } = {}) {
     this.#now = options.now ?? (() => new Date());
+    this.#autoscaler = options.autoscaler;
+    this.#autoscalingIntervalMs = options.autoscalingIntervalMs ?? 10_000;
   }
 
   async reconcile(
     request: Request,
-    { client, recorder, log }: ReconcileContext,
+    { client, recorder, log, signal }: ReconcileContext,
   ): Promise<Result | undefined> {
     const ew = client.get<ElasticWeb>(elasticWebType, request);
+    const key = `${request.namespace}/${request.name}`;
     // Gone or going: its Deployment and Service carry owner references, so the garbage collector
     // removes them; nothing to do here, and no finalizer is needed.
-    if (!ew || ew.metadata.deletionTimestamp) return undefined;
+    if (!ew || ew.metadata.deletionTimestamp) {
+      this.#autoscaler?.forget(key);
+      return undefined;
+    }
 
-    const plan = replicaPlan(ew.spec);
+    const observed = (ew.spec.autoscaling?.mode ?? defaults.autoscaling.mode) === 'Observed';
+    let plan = replicaPlan(ew.spec);
+    let autoscaling: AutoscaleDecision | undefined;
+    if (observed) {
+      // Without an autoscaler (a test that made none) it is as if no Prometheus were configured.
+      const autoscaler =
+        this.#autoscaler ?? new Autoscaler({ query: undefined, now: () => performance.now() });
+      autoscaling = await autoscaler.decide(
+        ew,
+        client.get<CachedDeployment>(apps.deployments, request),
+        signal,
+      );
+      plan = { ...plan, replicas: autoscaling.replicas, capped: autoscaling.floor > plan.maxReplicas };
+    } else {
+      this.#autoscaler?.forget(key);
+    }
     const adoptable = (live: { metadata: { labels?: Record<string, string> } }) =>
       live.metadata.labels?.[instanceLabel] === ew.metadata.name;
     const [deployment, service] = await Promise.all([
       ensureOwnedChild<CachedDeployment>(client, ew, {
         type: apps.deployments,
-        desired: desiredDeployment(ew) as never,
+        desired: desiredDeployment(ew, plan.replicas) as never,
         exact: deploymentExact,
         prune: deploymentPrune,
         adoptable,
@@ -101,6 +134,7 @@ export class ElasticWebReconciler implements Reconciler {
     const status = computeStatus({
       ew,
       plan,
+      ...(autoscaling ? { autoscaling } : {}),
       deployment: deployment.object,
       service: service.object,
       problem,
@@ -115,7 +149,8 @@ export class ElasticWebReconciler implements Reconciler {
     if (failure) return { requeue: true };
     if (deployment.notOwned || service.notOwned || ('notOwned' in budget && budget.notOwned))
       return { requeueAfterMs: notOwnedRecheckMs };
-    return undefined;
+    // Observed mode: measure again after the interval, as the HPA does.
+    return observed ? { requeueAfterMs: this.#autoscalingIntervalMs } : undefined;
   }
 
   /** One Normal event per change: what was created (both children at once for a new ElasticWeb), scaled or updated. */

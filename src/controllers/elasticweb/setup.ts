@@ -16,6 +16,8 @@ import {
   newControllerManagedBy,
   policy,
 } from '../../runtime/index.ts';
+import { Autoscaler } from './autoscaling/autoscaler.ts';
+import { prometheusClient } from './autoscaling/prometheus.ts';
 import {
   type CachedDeployment,
   type CachedDisruptionBudget,
@@ -32,10 +34,19 @@ import { ElasticWebReconciler } from './reconciler.ts';
 
 export const controllerName = 'elasticweb';
 
-export function setupElasticWebController(
-  manager: Manager,
-  options: { maxConcurrentReconciles?: number } = {},
-) {
+export interface ElasticWebControllerOptions {
+  maxConcurrentReconciles?: number;
+  /** Prometheus that measures traffic for Observed mode (--prometheus-url). */
+  prometheusUrl?: string;
+  /** Between two measurements of an ElasticWeb in Observed mode (default 10 s). */
+  autoscalingIntervalMs?: number;
+}
+
+export function setupElasticWebController(manager: Manager, options: ElasticWebControllerOptions = {}) {
+  const autoscaler = new Autoscaler({
+    query: options.prometheusUrl ? prometheusClient(options.prometheusUrl) : undefined,
+    now: () => manager.clock.now(),
+  });
   const owned = `${managedByLabel}=${managedByValue}`;
   const nodePorts = new NodePortIndex();
   const { controller, informers } = newControllerManagedBy(manager)
@@ -71,7 +82,7 @@ export function setupElasticWebController(
       // stopped arriving for 200 ms (at most 10 s): in a burst, creates come first.
       lowPriorityQuietMs: 200,
     })
-    .complete(new ElasticWebReconciler());
+    .complete(new ElasticWebReconciler({ autoscaler, autoscalingIntervalMs: options.autoscalingIntervalMs }));
   const elasticWebs = informers.get(elasticWebType) as unknown as Informer<ElasticWeb>;
   elasticWebs.addHandler(nodePorts.handler);
   registerElasticWebGauges(manager, elasticWebs);

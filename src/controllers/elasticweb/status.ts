@@ -30,9 +30,18 @@ export interface Problem {
   message: string;
 }
 
+/** What Observed mode decided (see autoscaling/autoscaler.ts), when the ElasticWeb is in it. */
+export interface AutoscalingOutcome {
+  observedQPS: number | undefined;
+  condition: { status: boolean; reason: string; message: string };
+  saturated: boolean;
+}
+
 export interface Observed {
   ew: ElasticWeb;
   plan: ReplicaPlan;
+  /** Present in Observed mode only. */
+  autoscaling?: AutoscalingOutcome;
   deployment: ObservedDeployment | undefined;
   service: ObservedService | undefined;
   problem: Problem | undefined;
@@ -57,8 +66,11 @@ export function computeStatus(o: Observed): ElasticWebStatus {
     });
 
   const nodePort = o.service?.spec?.ports?.[0]?.nodePort;
+  const a = o.autoscaling;
   return {
     realQPS,
+    ...(a?.observedQPS !== undefined ? { observedQPS: Math.min(a.observedQPS, int32Max) } : {}),
+    mode: a ? 'Observed' : 'Declared',
     replicas: o.plan.replicas,
     readyReplicas: ready,
     ready: `${ready}/${o.plan.replicas}`,
@@ -68,6 +80,7 @@ export function computeStatus(o: Observed): ElasticWebStatus {
       available(o, ready, realQPS, condition),
       progressing(o, ready, condition),
       degraded(o, condition),
+      ...(a ? [condition('Autoscaling', a.condition.status, a.condition.reason, a.condition.message)] : []),
     ],
   };
 }
@@ -124,6 +137,14 @@ function progressing(o: Observed, ready: number, condition: MakeCondition): Cond
 
 function degraded(o: Observed, condition: MakeCondition): Condition {
   if (o.problem) return condition('Degraded', true, o.problem.reason, o.problem.message);
+  if (o.autoscaling?.saturated) {
+    return condition(
+      'Degraded',
+      true,
+      'Saturated',
+      `The pods serve more than ${o.ew.spec.singlePodsQPS} QPS each and replicas are already at maxReplicas (${o.plan.maxReplicas}): capacity is short. Raise maxReplicas or singlePodsQPS.`,
+    );
+  }
   if (o.plan.capped) {
     const most = o.plan.maxReplicas * o.ew.spec.singlePodsQPS;
     return condition(
