@@ -56,6 +56,11 @@ const specs = fc.record(
     preStopDelaySeconds: fc.integer({ min: 0, max: 20 }),
     terminationGracePeriodSeconds: fc.integer({ min: 21, max: 60 }),
     securityContext: fc.constant({ runAsNonRoot: true, runAsUser: 101 }),
+    autoscaling: fc.oneof(
+      fc.constant({ mode: 'Declared' as const }),
+      fc.constant({ mode: 'Observed' as const }),
+      fc.constant({ mode: 'Observed' as const, exporter: { enabled: false }, metricsPort: 8081 }),
+    ),
   },
   { requiredKeys: ['image', 'singlePodsQPS'] },
 );

@@ -179,7 +179,7 @@ describe('desiredService', () => {
 
 describe('the workload never drops a request (issue 10)', () => {
   const web = (ew = elasticWeb()) =>
-    desiredDeployment(ew).spec.template.spec.containers[0] as Record<string, unknown>;
+    desiredDeployment(ew).spec.template.spec.containers[0] as unknown as Record<string, unknown>;
 
   test('a pod is Ready only once the server answers: GET / on the container port, every 2 s, all defaults spelled out', () => {
     assert.deepEqual(web().readinessProbe, {
@@ -240,5 +240,44 @@ describe('the workload never drops a request (issue 10)', () => {
     assert.equal(pdb.spec.maxUnavailable, 1);
     assert.deepEqual(pdb.spec.selector.matchLabels, desiredDeployment(ew).spec.selector.matchLabels);
     assert.deepEqual(pdb.metadata, desiredDeployment(ew).metadata);
+  });
+});
+
+describe('Observed mode: the pods export their traffic (issue 11)', () => {
+  const observedEw = (autoscaling: Record<string, unknown> = {}) =>
+    elasticWeb({ autoscaling: { mode: 'Observed', ...autoscaling } });
+
+  test('an exporter sidecar reads stub_status and serves nginx_http_requests_total on 9113, unprivileged', () => {
+    const d = desiredDeployment(observedEw());
+    const containers = d.spec.template.spec.containers;
+    assert.equal(containers.length, 2);
+    const exporter = containers[1] as Record<string, unknown> & { securityContext: Record<string, unknown> };
+    assert.equal(exporter.name, 'metrics-exporter');
+    assert.equal(exporter.image, defaults.exporter.image);
+    assert.deepEqual(exporter.args, [
+      '--nginx.scrape-uri=http://127.0.0.1:8080/stub_status',
+      '--web.listen-address=:9113',
+    ]);
+    assert.equal(exporter.securityContext.runAsNonRoot, true);
+    assert.equal(exporter.securityContext.readOnlyRootFilesystem, true);
+    assert.deepEqual(d.spec.template.metadata.annotations, {
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '9113',
+      'prometheus.io/path': '/metrics',
+    });
+  });
+
+  test('without the exporter, Prometheus scrapes the web container itself (its port, or metricsPort)', () => {
+    const own = desiredDeployment(observedEw({ exporter: { enabled: false } }));
+    assert.equal(own.spec.template.spec.containers.length, 1);
+    assert.equal(own.spec.template.metadata.annotations?.['prometheus.io/port'], '80');
+    const custom = desiredDeployment(observedEw({ exporter: { enabled: false }, metricsPort: 9000 }));
+    assert.equal(custom.spec.template.metadata.annotations?.['prometheus.io/port'], '9000');
+  });
+
+  test('Declared mode adds neither the sidecar nor the annotations', () => {
+    const d = desiredDeployment(elasticWeb());
+    assert.equal(d.spec.template.spec.containers.length, 1);
+    assert.equal(d.spec.template.metadata.annotations, undefined);
   });
 });

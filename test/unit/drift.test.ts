@@ -568,3 +568,48 @@ describe('resources the spec no longer names', () => {
     assert.equal(removalPatch('Deployment', wanted(desired), live), undefined);
   });
 });
+
+describe('leaving Observed mode', () => {
+  test('the exporter sidecar and the scrape annotations we added are removed; a sidecar someone else added stays', () => {
+    const desired = desiredDeployment(ew);
+    const live = liveDeployment(desired);
+    live.spec.template.metadata.annotations = {
+      'prometheus.io/scrape': 'true',
+      'kubectl.kubernetes.io/restartedAt': 'x',
+    };
+    live.spec.template.spec.containers.push(
+      { name: 'metrics-exporter', image: 'exporter:1' },
+      { name: 'istio-proxy', image: 'proxy:1' },
+    );
+    live.metadata.managedFields = [
+      {
+        manager: fieldManager,
+        operation: 'Apply',
+        fieldsV1: {
+          'f:spec': {
+            'f:template': {
+              'f:metadata': { 'f:annotations': { 'f:prometheus.io/scrape': {} } },
+              'f:spec': {
+                'f:containers': {
+                  'k:{"name":"web"}': { '.': {}, 'f:image': {}, 'f:imagePullPolicy': {} },
+                  'k:{"name":"metrics-exporter"}': { '.': {}, 'f:image': {} },
+                },
+              },
+            },
+          },
+        },
+      },
+    ];
+    assert.equal(findDrift(wanted(desired), live), undefined);
+    const patch = removalPatch('Deployment', wanted(desired), live) as Loose;
+    assert.deepEqual(patch.spec.template.metadata, { annotations: { 'prometheus.io/scrape': null } });
+    const patched = applyStrategicMerge(live, patch);
+    assert.deepEqual(
+      patched.spec.template.spec.containers.map((c: Loose) => c.name),
+      ['web', 'istio-proxy'],
+    );
+    assert.deepEqual(patched.spec.template.metadata.annotations, {
+      'kubectl.kubernetes.io/restartedAt': 'x',
+    });
+  });
+});

@@ -40,6 +40,15 @@ export const defaults = {
     seccompProfile: { type: 'RuntimeDefault' },
   },
   autoscaling: { mode: 'Declared', targetUtilization: 80, scaleDownStabilizationSeconds: 300 },
+  /**
+   * Observed mode's sidecar that turns nginx's stub_status into nginx_http_requests_total. The image is
+   * the nginx Prometheus exporter's (the local cluster builds a stand-in of that name).
+   */
+  exporter: {
+    image: 'nginx/nginx-prometheus-exporter:1.4.2',
+    stubStatusURL: 'http://127.0.0.1:8080/stub_status',
+    port: 9113,
+  },
 } as const;
 
 export interface ObjectMeta {

@@ -181,6 +181,45 @@ export const AutoscalingSchema = Type.Object(
           'A scale-down takes the highest recommendation of this many past seconds (scale-up reacts at once).',
       }),
     ),
+    exporter: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(
+            Type.Boolean({
+              default: true,
+              description:
+                'Add the exporter sidecar (default). Set false when the web container exports a request counter itself (http_requests_total on metricsPort).',
+            }),
+          ),
+          image: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 1024,
+              description: `The exporter image (default ${defaults.exporter.image}).`,
+            }),
+          ),
+          stubStatusURL: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 1024,
+              description: `Where nginx's stub_status answers inside the pod (default ${defaults.exporter.stubStatusURL}).`,
+            }),
+          ),
+        },
+        {
+          description:
+            "In Observed mode, a sidecar that reads nginx's stub_status and exports nginx_http_requests_total for Prometheus (port 9113).",
+        },
+      ),
+    ),
+    metricsPort: Type.Optional(
+      int32({
+        minimum: 1,
+        maximum: 65535,
+        description:
+          'Port Prometheus scrapes /metrics on (default: 9113, the exporter; the container port when the exporter is off).',
+      }),
+    ),
     query: Type.Optional(
       Type.String({
         minLength: 1,

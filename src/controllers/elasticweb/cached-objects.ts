@@ -16,7 +16,7 @@ export interface CachedDeployment extends KubeObject {
     selector?: { matchLabels?: Record<string, string> };
     strategy?: Record<string, unknown>;
     template?: {
-      metadata?: { labels?: Record<string, string> };
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
       spec?: { terminationGracePeriodSeconds?: number; containers?: Record<string, unknown>[] };
     };
   };
@@ -61,6 +61,7 @@ function meta(m: Meta): Meta {
 const containerFields = [
   'name',
   'image',
+  'args',
   'ports',
   'resources',
   'readinessProbe',
@@ -78,7 +79,10 @@ export function slimDeployment(d: CachedDeployment): CachedDeployment {
       selector: { matchLabels: d.spec?.selector?.matchLabels },
       strategy: d.spec?.strategy,
       template: {
-        metadata: { labels: d.spec?.template?.metadata?.labels },
+        metadata: {
+          labels: d.spec?.template?.metadata?.labels,
+          annotations: d.spec?.template?.metadata?.annotations,
+        },
         spec: {
           terminationGracePeriodSeconds: spec?.terminationGracePeriodSeconds,
           containers: containers?.map((c) => Object.fromEntries(containerFields.map((f) => [f, c[f]]))),

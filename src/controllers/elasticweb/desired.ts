@@ -27,6 +27,9 @@ export const disruptionBudgetExact: ReadonlySet<string> = new Set(['spec.selecto
  * the server defaulted (imagePullPolicy, dnsPolicy...), which must stay.
  */
 export const deploymentPrune: readonly string[] = [
+  // Whole containers we added once (the exporter sidecar of Observed mode), and our scrape annotations.
+  'spec.template.spec.containers[]',
+  'spec.template.metadata.annotations',
   'spec.template.spec.containers[].resources',
   'spec.template.spec.containers[].readinessProbe',
   'spec.template.spec.containers[].lifecycle',
@@ -104,6 +107,16 @@ export function containerPort(ew: ElasticWeb): number {
 
 type Json = Record<string, unknown>;
 
+export interface WebContainer {
+  name: string;
+  image: string;
+  ports: { name: string; containerPort: number; protocol: 'TCP' }[];
+  resources: { requests: Record<string, string | number>; limits: Record<string, string | number> };
+  readinessProbe: Json;
+  lifecycle?: { preStop: { sleep: { seconds: number } } };
+  securityContext: Json;
+}
+
 export interface DesiredDeployment {
   apiVersion: 'apps/v1';
   kind: 'Deployment';
@@ -113,18 +126,11 @@ export interface DesiredDeployment {
     selector: { matchLabels: Record<string, string> };
     strategy: { type: 'RollingUpdate'; rollingUpdate: { maxUnavailable: number; maxSurge: string } };
     template: {
-      metadata: { labels: Record<string, string> };
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
       spec: {
         terminationGracePeriodSeconds: number;
-        containers: {
-          name: string;
-          image: string;
-          ports: { name: string; containerPort: number; protocol: 'TCP' }[];
-          resources: { requests: Record<string, string | number>; limits: Record<string, string | number> };
-          readinessProbe: Json;
-          lifecycle?: { preStop: { sleep: { seconds: number } } };
-          securityContext: Json;
-        }[];
+        /** The web container first; in Observed mode the exporter sidecar after it. */
+        containers: [WebContainer, ...Json[]];
       };
     };
   };
@@ -179,7 +185,10 @@ export function desiredDeployment(
       selector: { matchLabels: selectorLabels(ew) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
       template: {
-        metadata: { labels: objectLabels(ew) },
+        metadata: {
+          labels: objectLabels(ew),
+          ...(observed(ew) ? { annotations: scrapeAnnotations(ew) } : {}),
+        },
         spec: {
           terminationGracePeriodSeconds:
             ew.spec.terminationGracePeriodSeconds ?? defaults.terminationGracePeriodSeconds,
@@ -196,9 +205,65 @@ export function desiredDeployment(
               ...(preStop > 0 ? { lifecycle: { preStop: { sleep: { seconds: preStop } } } } : {}),
               securityContext: structuredClone(ew.spec.securityContext ?? defaults.securityContext) as Json,
             },
+            ...(observed(ew) && exporterEnabled(ew) ? [exporterContainer(ew)] : []),
           ],
         },
       },
+    },
+  };
+}
+
+/** In Observed mode, replicas follow traffic measured by Prometheus (see autoscaling/). */
+export function observed(ew: ElasticWeb): boolean {
+  return (ew.spec.autoscaling?.mode ?? defaults.autoscaling.mode) === 'Observed';
+}
+
+function exporterEnabled(ew: ElasticWeb): boolean {
+  return ew.spec.autoscaling?.exporter?.enabled ?? true;
+}
+
+export const exporterContainerName = 'metrics-exporter';
+
+/** The port Prometheus scrapes: the exporter's, or the web container's own when there is no exporter. */
+export function metricsPort(ew: ElasticWeb): number {
+  return (
+    ew.spec.autoscaling?.metricsPort ?? (exporterEnabled(ew) ? defaults.exporter.port : containerPort(ew))
+  );
+}
+
+/** The annotations the usual "kubernetes-pods" scrape job reads (the local cluster's Prometheus does). */
+function scrapeAnnotations(ew: ElasticWeb): Record<string, string> {
+  return {
+    'prometheus.io/scrape': 'true',
+    'prometheus.io/port': String(metricsPort(ew)),
+    'prometheus.io/path': '/metrics',
+  };
+}
+
+/**
+ * The exporter sidecar: reads nginx's stub_status over the pod's loopback and serves
+ * nginx_http_requests_total. Small, unprivileged, read-only. It stops with the pod, after the web
+ * container's pre-stop delay (both get their SIGTERM then).
+ */
+function exporterContainer(ew: ElasticWeb): Json {
+  const e = ew.spec.autoscaling?.exporter ?? {};
+  const port = metricsPort(ew);
+  return {
+    name: exporterContainerName,
+    image: e.image ?? defaults.exporter.image,
+    args: [
+      `--nginx.scrape-uri=${e.stubStatusURL ?? defaults.exporter.stubStatusURL}`,
+      `--web.listen-address=:${port}`,
+    ],
+    ports: [{ name: 'metrics', containerPort: port, protocol: 'TCP' }],
+    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      runAsUser: 65534,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
     },
   };
 }

@@ -59,7 +59,8 @@ function mergeFieldSets(a: FieldSet, b: FieldSet): FieldSet {
 
 /**
  * Fields `owned` holds that `desired` lacks, each as the topmost missing segment path, restricted to
- * paths under one of `prune` (a prefix in drift-path form, e.g. "spec.template.spec.containers[].resources").
+ * paths under one of `prune` (a prefix in drift-path form, e.g. "spec.template.spec.containers[].resources";
+ * one ending in "[]", e.g. "spec.template.spec.containers[]", means whole list items only).
  */
 export function leftovers(
   owned: FieldSet | undefined,
@@ -68,8 +69,12 @@ export function leftovers(
 ): Segment[][] {
   if (!owned || prune.length === 0) return [];
   const found: Segment[][] = [];
+  // "a.b[]" prunes whole list items only (a sidecar we added once), never fields inside the items we keep.
   const underPrune = (path: DriftPath) =>
-    prune.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
+    prune.some((p) => p.endsWith('[]') && path === p) ||
+    prune.some(
+      (p) => !p.endsWith('[]') && (path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`)),
+    );
   const mayContainPrune = (path: DriftPath) => path === '' || prune.some((p) => p.startsWith(path));
   const walk = (set: FieldSet, want: unknown, at: Segment[]) => {
     for (const [key, child] of Object.entries(set)) {
@@ -80,7 +85,10 @@ export function leftovers(
       const drift = driftPath(path);
       if (!underPrune(drift) && !mayContainPrune(drift)) continue;
       const next = step(want, segment);
-      if (next === undefined) {
+      const children = Object.keys(child as FieldSet).filter((k) => k !== '.');
+      // A list item we added, or a single field: it goes whole. A map or struct we share (others may
+      // own keys of it too, as annotations): only our own keys in it go.
+      if (next === undefined && ('item' in segment || children.length === 0)) {
         if (underPrune(drift)) found.push(path);
         continue;
       }
