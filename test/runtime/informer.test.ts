@@ -240,6 +240,19 @@ describe('Watcher: "resource version too large"', { timeout: 10_000 }, () => {
     assert.equal(informer.hasSynced, true);
     assert.deepEqual(names(informer), ['a@229']);
   });
+
+  test('a list that keeps answering "too large" is retried with a backoff, not in a tight loop', async (t) => {
+    script.lists.push(tooLarge); // answered again and again: the last list answer repeats
+    start(t);
+    await until(1, 0);
+    await meanwhile();
+    assert.equal(requests().lists.length, 1, 'no second list while the clock stands still');
+    await backingOff(800);
+    await clock.advance(800);
+    await until(2, 0);
+    await meanwhile();
+    assert.equal(requests().lists.length, 2);
+  });
 });
 
 describe('Watcher: a transform that throws', { timeout: 10_000 }, () => {
