@@ -112,7 +112,7 @@ describe('LeaderElector: acquire and renew', { timeout: 10_000 }, () => {
     const e = elector(t, 'me', changes);
     await e.acquire(signal());
     const held = later(e.holdUntilLost(signal()));
-    await eventually(() => clock.pending > 0, 'the first wait');
+    await eventually(() => waits() === 1, 'the first wait');
     leases.heldBy('someone-else');
     await clock.advance(2000);
     assert.equal(await held, true);
@@ -140,18 +140,38 @@ describe('LeaderElector: acquire and renew', { timeout: 10_000 }, () => {
 });
 
 describe('LeaderElector: the renew deadline', { timeout: 10_000 }, () => {
+  test('a renewal that stalls is cut at the renew deadline, and leadership is lost by then', async (t) => {
+    const changes: boolean[] = [];
+    const e = elector(t, 'me', changes);
+    await e.acquire(signal()); // at 0
+    const held = later(e.holdUntilLost(signal()));
+    await eventually(() => waits() === 1, 'the first wait');
+    await renewal(2); // renewed at 2 s
+    leases.stall = true; // from now on the API server accepts requests and never answers
+    await clock.advance(2000); // 4 s: a renewal starts; it may take only until 12 s
+    await server.waitFor('GET', leases.path, 3);
+    await clock.advance(7999);
+    assert.equal(await settled(held), false);
+    assert.equal(e.mayWrite(), true, '9.999 s after the last renewal started');
+    await clock.advance(1); // 12 s: a renew deadline after the last renewal started
+    assert.equal(e.mayWrite(), false);
+    await eventually(() => !e.leading, 'the stalled renewal to be cut and leadership lost', 1000);
+    assert.equal(await held, true);
+    assert.deepEqual(changes, [true, false]);
+  });
+
   test('mayWrite() turns false a renew deadline after the last successful renewal *started*', async (t) => {
     const e = elector(t);
     await e.acquire(signal());
     void later(e.holdUntilLost(signal()));
-    await eventually(() => clock.pending > 0, 'the first wait');
+    await eventually(() => waits() === 1, 'the first wait');
     // The renewal at +2 s is slow: its GET is answered only at +5 s. It counts from +2 s.
     leases.stall = true;
     await clock.advance(2000);
     await server.waitFor('GET', leases.path, 2);
     await clock.advance(3000);
     leases.release();
-    await eventually(() => leases.writes().length === 2, 'the slow renewal');
+    await eventually(() => leases.writes().length === 2 && waits() === 2, 'the slow renewal to end');
     leases.stall = true; // and nothing gets through after it
     await clock.advance(6999); // 9999 ms since the slow renewal started
     assert.equal(e.mayWrite(), true);

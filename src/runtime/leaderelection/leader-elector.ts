@@ -178,7 +178,11 @@ export class LeaderElector {
   async #tryAcquireOrRenew(budgetMs: number): Promise<boolean> {
     const { client, namespace, name, identity, fieldManager } = this.#o;
     const started = this.#clock.now();
-    const signal = AbortSignal.timeout(Math.max(1, Math.floor(budgetMs)));
+    // The budget runs on our clock, as every other wait does: AbortSignal.timeout would cut the
+    // round on the process's timers, which an injected clock (a test's, a simulation's) cannot drive.
+    const budget = new AbortController();
+    const deadline = this.#clock.setTimer(() => budget.abort(), Math.max(1, budgetMs));
+    const signal = budget.signal;
     const now = this.#clock.wall();
     const leaseSeconds = Math.round(this.#o.leaseDurationMs / 1000);
     try {
@@ -243,6 +247,8 @@ export class LeaderElector {
         );
       }
       return false;
+    } finally {
+      deadline.cancel();
     }
   }
 
