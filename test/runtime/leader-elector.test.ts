@@ -272,6 +272,25 @@ describe('LeaderElector: release', { timeout: 10_000 }, () => {
     assert.equal(await taken, true, 'taken at the next try, not a lease duration later');
   });
 
+  test('waits for a renewal in flight, so that its write carries the Lease as that renewal left it', async (t) => {
+    const e = elector(t);
+    await e.acquire(signal());
+    const stop = new AbortController();
+    const held = later(e.holdUntilLost(stop.signal));
+    await eventually(() => waits() === 1, 'the first wait');
+    leases.stallMethods.add('PUT'); // the next renewal's write is slow
+    await clock.advance(2000);
+    await server.waitFor('PUT', leases.path, 1);
+    stop.abort(); // the manager stops renewing and releases, while that renewal is still in flight
+    const released = e.release();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    leases.release(); // the renewal's write lands first (a new resourceVersion)
+    await released;
+    assert.equal(await held, false);
+    assert.equal(leases.lease?.spec.holderIdentity, '', 'released: a standby can take over at once');
+    assert.equal(leases.lease?.spec.leaseDurationSeconds, 1);
+  });
+
   test('does nothing when not leading', async (t) => {
     const e = elector(t);
     await e.release();

@@ -70,6 +70,8 @@ export class LeaderElector {
   #observedAt = 0;
   /** When (monotonic) the last successful acquire or renewal was sent. */
   #renewedAt = Number.NEGATIVE_INFINITY;
+  /** The renewal round under way, if any (release waits for it). */
+  #renewing: Promise<boolean> | undefined;
 
   constructor(options: LeaderElectionOptions) {
     this.#o = {
@@ -122,7 +124,8 @@ export class LeaderElector {
       await sleep(this.#o.retryPeriodMs, signal, this.#clock);
       if (signal.aborted) break;
       const left = this.#o.renewDeadlineMs - (this.#clock.now() - this.#renewedAt);
-      const renewed = left > 0 && (await this.#tryAcquireOrRenew(left));
+      this.#renewing = left > 0 ? this.#tryAcquireOrRenew(left) : Promise.resolve(false);
+      const renewed = await this.#renewing;
       if (renewed) continue;
       if (this.#holderIsOther() || this.#clock.now() - this.#renewedAt >= this.#o.renewDeadlineMs) {
         this.#o.log.error(
@@ -138,7 +141,11 @@ export class LeaderElector {
 
   /** Gives the lease up (empty holder) so a standby can take it at once. Best effort. */
   async release(): Promise<void> {
-    if (!this.#leading || !this.#observed) return;
+    // A renewal still in flight would give the Lease a new resourceVersion under our write, which
+    // then fails with a conflict and leaves the lease held: standbys would wait a lease duration.
+    // Let it end first (it is bounded by the renew deadline), then release what it left.
+    await this.#renewing;
+    if (!this.#leading || !this.#observed || this.#holderIsOther()) return;
     this.#setLeading(false);
     const now = this.#clock.wall();
     const lease: Lease = {
