@@ -57,6 +57,28 @@ describe('Store: read-your-writes', () => {
     assert.equal(s.unseenWrites, 0);
   });
 
+  test('a write whose answer comes after its own event and a newer one does not hide the newer one', () => {
+    // Our write's response and the watch travel on different connections: the watch may deliver
+    // the written version, and another manager's change right after it (a Deployment's status),
+    // before the write's answer is read and recorded.
+    const { store: s } = store();
+    s.applied(configMap('a', '1'));
+    s.applied(configMap('a', '5')); // our write, seen by the watch first
+    s.applied(configMap('a', '6')); // someone else's change after it
+    s.recordWrite(configMap('a', '5'));
+    assert.equal(rv(s.get('default/a')), '6');
+    assert.equal(s.unseenWrites, 0);
+  });
+
+  test('a write whose answer comes after the object was deleted does not bring it back', () => {
+    const { store: s } = store();
+    s.applied(configMap('a', '5')); // our write, seen by the watch first
+    s.deleted('default/a');
+    s.recordWrite(configMap('a', '5'));
+    assert.equal(s.get('default/a'), undefined);
+    assert.deepEqual(s.list(), []);
+  });
+
   test('a relist clears every unseen write: the list holds them or something newer', () => {
     const { store: s } = store();
     s.applied(configMap('a', '1'));
