@@ -138,6 +138,25 @@ describe('Controller: retrying after an outage', { timeout: 20_000 }, () => {
     assert.equal(total(), 501, 'a second recovery has nothing left to release');
   });
 
+  test('a released key does not come back a second time when the backoff it was released from ends', async (t) => {
+    let apiDown = true;
+    const { c, total, calls, advance } = controller(t, (key) => {
+      if (key === 'ns/webhook') return webhookDown();
+      return apiDown ? unreachable() : undefined;
+    });
+    for (let i = 0; i < 3; i++) c.enqueue({ namespace: 'ns', name: `k${i}` });
+    c.enqueue({ namespace: 'ns', name: 'webhook' });
+    await advance(1);
+    apiDown = false;
+    c.retryAfterOutage();
+    await advance(10);
+    assert.equal(total(), 7, 'the three retried once');
+    assert.equal(c.queue.delayed, 1, 'only the webhook key still waits');
+    await advance(60_000);
+    assert.equal(calls.get('ns/webhook'), 2, 'its minute is up');
+    assert.equal(total(), 8, 'the released keys were not retried again');
+  });
+
   test('a key that failed in the outage and succeeded since, or failed otherwise since, is not released', async (t) => {
     const answers = new Map<string, Error | undefined>([
       ['ns/healed', unreachable()],

@@ -147,6 +147,7 @@ describe('Manager: failures and outages', { timeout: 10_000 }, () => {
     // What the kubelet does every few seconds: ask the manager's /readyz, which asks the API server's.
     const answer = await fetch(`http://${m.healthAddress}/readyz`);
     assert.equal(answer.status, 200);
+    await clock.advance(1); // released keys are due a millisecond later (see retryAfterOutage)
     await eventually(() => calls.get('ns/a') === 2, 'a retried at once after the outage');
     await meanwhile();
     assert.equal(calls.get('ns/w'), 1, 'the webhook-refused key keeps its backoff');
