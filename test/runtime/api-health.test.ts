@@ -105,6 +105,29 @@ describe('ApiHealth', { timeout: 10_000 }, () => {
     assert.equal(recovered, 1, 'once per outage');
   });
 
+  test('during an outage, a request that succeeds asks /readyz again: the outage ends with no one probing', async () => {
+    readyz = 503;
+    health.observe({
+      method: 'GET',
+      verb: 'list',
+      path: '/api/v1/configmaps',
+      status: 0,
+      durationSeconds: 0,
+    });
+    await eventually(() => probes() === 1, 'the probe');
+    await health.probe();
+    readyz = 200;
+    await clock.advance(1000);
+    await client.get(configMaps, { namespace: 'default', name: 'a' }); // the API server answers again
+    await eventually(() => recovered === 1, 'the outage to end');
+    assert.equal(health.downForMs, 0);
+    await client.get(configMaps, { namespace: 'default', name: 'a' });
+    await clock.advance(1000);
+    await client.get(configMaps, { namespace: 'default', name: 'a' });
+    await flush();
+    assert.equal(probes(), 2, 'answers ask /readyz only while an outage lasts');
+  });
+
   test('/readyz not answering at all counts as down', async () => {
     server.on('GET', '/readyz', (_req, reply) => reply.reset());
     await health.probe();
