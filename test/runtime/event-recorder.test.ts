@@ -119,6 +119,27 @@ describe('EventRecorder: aggregation', { timeout: 10_000 }, () => {
   });
 });
 
+describe('EventRecorder: names', { timeout: 10_000 }, () => {
+  test('events of one object in the same millisecond get distinct names (none lost to a 409)', async () => {
+    recorder = new EventRecorder({
+      client,
+      component: 'widget-operator',
+      instance: 'widget-operator-host1',
+      fieldManager: 'widget-operator',
+      log: silentLog,
+      clock, // stands still: every event is recorded in the same millisecond
+      spamBurst: 1000,
+    });
+    for (let i = 0; i < 500; i++) recorder.event(widget(), 'Normal', `Step${i}`, 'm');
+    await recorder.flush();
+    const names = server
+      .matching('POST', events.collection)
+      .map((r) => (r.json as { metadata: { name: string } }).metadata.name);
+    assert.equal(new Set(names).size, 500, 'every name distinct');
+    assert.equal(events.events.size, 500, 'every Event created');
+  });
+});
+
 describe('EventRecorder: the spam filter', { timeout: 10_000 }, () => {
   test('lets 25 events of one object through, then one every 300 s; other objects are not affected', async () => {
     const sent = () =>
