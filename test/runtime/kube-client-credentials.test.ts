@@ -11,7 +11,7 @@ import { type ApiError, classify } from '../../src/runtime/client/errors.ts';
 import { KubeClient } from '../../src/runtime/client/kube-client.ts';
 import { configMap, configMaps } from './support/config.ts';
 import { drive, FakeClock } from './support/fake-clock.ts';
-import { writeKubeconfig } from './support/kubeconfig.ts';
+import { writeKubeconfig as writeFiles } from './support/kubeconfig.ts';
 import { fingerprint, makePki, type TestPki } from './support/pki.ts';
 import { ScriptedServer } from './support/scripted-server.ts';
 
@@ -19,6 +19,7 @@ let pki: TestPki;
 let server: ScriptedServer;
 let clock: FakeClock;
 const clients: KubeClient[] = [];
+const dirs: string[] = [];
 
 before(async () => {
   pki = await makePki();
@@ -35,10 +36,18 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.close();
   await server.close();
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 after(async () => {
   await rm(pki.dir, { recursive: true, force: true });
 });
+
+/** A kubeconfig in a temporary directory, removed after the test. */
+async function writeKubeconfig(...args: Parameters<typeof writeFiles>): ReturnType<typeof writeFiles> {
+  const files = await writeFiles(...args);
+  dirs.push(files.dir);
+  return files;
+}
 
 function client(
   config: Awaited<ReturnType<Awaited<ReturnType<typeof writeKubeconfig>>['load']>>,
