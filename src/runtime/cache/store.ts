@@ -6,7 +6,8 @@
  * reconcile in that gap would see a stale world and write again. So a successful write is recorded
  * here and wins over the watched copy until the watch catches up. A watch delivers events in
  * resourceVersion order, so the written object is superseded exactly when the event carrying its own
- * resourceVersion arrives (anything later comes after it); a relist reads the current state, which
+ * resourceVersion arrives (anything later comes after it), or is not recorded at all when that
+ * event came before the write's answer was read; a relist reads the current state, which
  * already includes every write that returned before it, so it clears them all; a deletion clears it
  * too. A write the watch never shows (the object no longer matches the informer's label selector)
  * expires after `writeTtlMs`.
@@ -20,9 +21,17 @@ export interface StoredObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string };
 }
 
+/**
+ * How many recently delivered versions are remembered (see recordWrite). The race they cover lasts
+ * from a write's commit until its answer is read, milliseconds: thousands of events are plenty.
+ */
+const rememberedEvents = 4096;
+
 export class Store<T extends StoredObject> {
   readonly #objects = new Map<string, T>();
   readonly #written = new Map<string, { object: T; at: number }>();
+  /** "key\0resourceVersion" of the versions the watch delivered lately, oldest first. */
+  readonly #delivered = new Set<string>();
   readonly #clock: Clock;
   readonly #writeTtlMs: number;
 
@@ -65,7 +74,12 @@ export class Store<T extends StoredObject> {
   /** Records an object a write of ours returned. A write that changed nothing (same resourceVersion) is ignored. */
   recordWrite(object: T): void {
     const key = keyOf(object.metadata);
-    if (this.#objects.get(key)?.metadata.resourceVersion === object.metadata.resourceVersion) return;
+    const version = object.metadata.resourceVersion;
+    // The answer to a write and the watch come on different connections: the watch may have
+    // delivered this very version already, and newer ones (or the deletion) after it. Recording it
+    // then would hide what came after until the TTL, since no event with its version is to come.
+    if (this.#objects.get(key)?.metadata.resourceVersion === version) return;
+    if (this.#delivered.has(`${key}\u0000${version}`)) return;
     this.#written.set(key, { object, at: this.#clock.now() });
   }
 
@@ -74,6 +88,9 @@ export class Store<T extends StoredObject> {
     const key = keyOf(object.metadata);
     const before = this.#objects.get(key);
     this.#objects.set(key, object);
+    this.#delivered.add(`${key}\u0000${object.metadata.resourceVersion}`);
+    if (this.#delivered.size > rememberedEvents)
+      this.#delivered.delete(this.#delivered.values().next().value as string);
     const written = this.#written.get(key);
     if (written && written.object.metadata.resourceVersion === object.metadata.resourceVersion) {
       this.#written.delete(key);

@@ -128,13 +128,15 @@ export class Watcher<T, R> {
       } catch (err) {
         if (signal.aborted) break;
         if (err instanceof WatchIdleError) resourceVersion = undefined;
-        if (classify(err).kind === 'gone') {
+        if (classify(err).kind === 'gone' && resourceVersion !== undefined) {
           // Our resourceVersion was compacted away (or is ahead of the storage): only a fresh list
           // can tell what changed meanwhile.
           this.#o.log.info({ resourceVersion, reason: classify(err).reason }, 'watch expired; relisting');
           resourceVersion = undefined;
           continue;
         }
+        // A list that failed, 'gone' included (an expired continue token, "too large resource
+        // version"), waits like any failure: listing again at once asks the same question in a loop.
         await fail(err);
       }
     }

@@ -124,7 +124,10 @@ export class Controller {
     this.#failedInOutage.clear();
     for (const key of keys) {
       this.queue.forget(key);
-      this.queue.addAfter(key, this.#releasePace.reserve());
+      // At least 1 ms: addAfter(key, 0) adds the key now but leaves the backoff it was waiting out
+      // in place, so it would come back a second time when that ends; any delay replaces it (the
+      // earlier time wins).
+      this.queue.addAfter(key, Math.max(1, this.#releasePace.reserve()));
     }
     this.#log.info({ keys: keys.length }, 'API server reachable again: retrying what failed meanwhile');
   }

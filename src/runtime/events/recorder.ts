@@ -207,7 +207,18 @@ export class EventRecorder {
   }
 }
 
-/** A unique Event name: the object's name and a timestamp in hex, as client-go names them. */
+/** Counts within a millisecond: the sub-millisecond part of Event names. */
+let sequence = Math.floor(Math.random() * 1e6);
+
+/**
+ * A unique Event name: the object's name and a time in nanoseconds in hex, as client-go names them.
+ * Computed as a bigint: milliseconds × 10^6 is past 2^53, where a number keeps steps of 256 and
+ * loses the sub-millisecond part. That part counts up (from a random start, so two processes rarely
+ * meet), so events of one object in one millisecond never share a name and none is refused as a
+ * duplicate.
+ */
 function eventName(objectName: string, at: Date): string {
-  return `${objectName}.${(at.getTime() * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`;
+  sequence = (sequence + 1) % 1_000_000;
+  const nanoseconds = BigInt(at.getTime()) * 1_000_000n + BigInt(sequence);
+  return `${objectName}.${nanoseconds.toString(16)}`;
 }

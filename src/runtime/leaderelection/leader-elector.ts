@@ -70,6 +70,8 @@ export class LeaderElector {
   #observedAt = 0;
   /** When (monotonic) the last successful acquire or renewal was sent. */
   #renewedAt = Number.NEGATIVE_INFINITY;
+  /** The renewal round under way, if any (release waits for it). */
+  #renewing: Promise<boolean> | undefined;
 
   constructor(options: LeaderElectionOptions) {
     this.#o = {
@@ -122,7 +124,8 @@ export class LeaderElector {
       await sleep(this.#o.retryPeriodMs, signal, this.#clock);
       if (signal.aborted) break;
       const left = this.#o.renewDeadlineMs - (this.#clock.now() - this.#renewedAt);
-      const renewed = left > 0 && (await this.#tryAcquireOrRenew(left));
+      this.#renewing = left > 0 ? this.#tryAcquireOrRenew(left) : Promise.resolve(false);
+      const renewed = await this.#renewing;
       if (renewed) continue;
       if (this.#holderIsOther() || this.#clock.now() - this.#renewedAt >= this.#o.renewDeadlineMs) {
         this.#o.log.error(
@@ -138,7 +141,11 @@ export class LeaderElector {
 
   /** Gives the lease up (empty holder) so a standby can take it at once. Best effort. */
   async release(): Promise<void> {
-    if (!this.#leading || !this.#observed) return;
+    // A renewal still in flight would give the Lease a new resourceVersion under our write, which
+    // then fails with a conflict and leaves the lease held: standbys would wait a lease duration.
+    // Let it end first (it is bounded by the renew deadline), then release what it left.
+    await this.#renewing;
+    if (!this.#leading || !this.#observed || this.#holderIsOther()) return;
     this.#setLeading(false);
     const now = this.#clock.wall();
     const lease: Lease = {
@@ -178,7 +185,11 @@ export class LeaderElector {
   async #tryAcquireOrRenew(budgetMs: number): Promise<boolean> {
     const { client, namespace, name, identity, fieldManager } = this.#o;
     const started = this.#clock.now();
-    const signal = AbortSignal.timeout(Math.max(1, Math.floor(budgetMs)));
+    // The budget runs on our clock, as every other wait does: AbortSignal.timeout would cut the
+    // round on the process's timers, which an injected clock (a test's, a simulation's) cannot drive.
+    const budget = new AbortController();
+    const deadline = this.#clock.setTimer(() => budget.abort(), Math.max(1, budgetMs));
+    const signal = budget.signal;
     const now = this.#clock.wall();
     const leaseSeconds = Math.round(this.#o.leaseDurationMs / 1000);
     try {
@@ -243,6 +254,8 @@ export class LeaderElector {
         );
       }
       return false;
+    } finally {
+      deadline.cancel();
     }
   }
 

@@ -7,7 +7,8 @@
  * 500 to one kind of write while everything else works. So a failure that *could* be an outage (no
  * answer, or a 5xx that `classify` does not blame on a webhook) only makes this ask the API server's
  * own /readyz (at most once a second); the outage starts when that fails, and ends when it answers 200
- * again. An idle operator makes no requests, so /readyz of the manager asks too (see Manager).
+ * again, which any answer during the outage makes it ask. An idle operator makes no requests, so
+ * /readyz of the manager asks too (see Manager).
  */
 
 import { ApiError, classify } from '../client/errors.ts';
@@ -48,7 +49,14 @@ export class ApiHealth {
   /** Tells it about a response (the client's onResponse hook). */
   observe(record: RequestRecord): void {
     if (record.path === '/readyz') return; // our own probe
-    if (record.status !== 0 && record.status < 500) return;
+    if (record.status !== 0 && record.status < 500) {
+      // An answer during an outage: the API server may be back. Ask (at most once a probe
+      // interval), so the outage ends, and what failed in it is retried, without waiting for
+      // someone to ask the manager's /readyz: there may be no kubelet probing it (make run, or
+      // --health-probe-bind-address=0).
+      if (this.#outageSince !== undefined) void this.probe();
+      return;
+    }
     const err = new ApiError({ status: record.status, method: record.method, path: record.path });
     // Without a body the message is unknown, so a webhook's 500 may be suspected here too: the
     // probe settles it, since /readyz does not go through webhooks.
