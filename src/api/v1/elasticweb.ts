@@ -45,7 +45,7 @@ export const defaults = {
    * the nginx Prometheus exporter's (the local cluster builds a stand-in of that name).
    */
   exporter: {
-    image: 'nginx/nginx-prometheus-exporter:1.4.2',
+    image: 'nginx/nginx-prometheus-exporter:0.11.0',
     stubStatusURL: 'http://127.0.0.1:8080/stub_status',
     port: 9113,
   },
