@@ -80,6 +80,9 @@ export async function startOperator(
     logLevel?: LogLevel;
     /** Lease to lead on (the namespace must exist); none by default. */
     leaderElection?: { namespace: string; id: string };
+    /** Observed mode's Prometheus, and how often it is asked (default 10 s). */
+    prometheusUrl?: string;
+    autoscalingIntervalMs?: number;
   } = {},
 ): Promise<RunningOperator> {
   const requests: RequestRecord[] = [];
@@ -96,7 +99,11 @@ export async function startOperator(
     onRequest: (r) => requests.push(r),
     leaderElection: options.leaderElection,
   });
-  setupElasticWebController(manager, { maxConcurrentReconciles: options.maxConcurrentReconciles });
+  setupElasticWebController(manager, {
+    maxConcurrentReconciles: options.maxConcurrentReconciles,
+    prometheusUrl: options.prometheusUrl,
+    autoscalingIntervalMs: options.autoscalingIntervalMs,
+  });
   await manager.start();
   return {
     manager,
