@@ -531,6 +531,7 @@ describe('admission', { concurrency: true }, () => {
     const started = Date.now();
     const res = await admin.request('PUT', `${path}?fieldManager=kubectl-edit`, o);
     assert.equal(res.status, 200, res.body);
+    assert.equal(restored(res.json<Obj>()), false, `the edit of ${path} landed`);
     await waitFor(
       `${path} put back`,
       async () => (restored((await admin.must('GET', path)).json<Obj>()) ? true : undefined),

@@ -18,7 +18,7 @@
  * start) plus 10 s.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
@@ -30,6 +30,7 @@ import {
   type AuditRecord,
   auditRequests,
   createMany,
+  inParallel,
   mergePatch,
   operatorServiceAccount,
   reportFigures,
@@ -72,7 +73,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
 
 /** A copy of `kubeconfig` whose server is the proxy. */
 async function throughProxy(kubeconfig: string, proxy: TcpProxy): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
   const config = parse(await readFile(kubeconfig, 'utf8'));
   for (const c of config.clusters) c.cluster.server = `https://127.0.0.1:${proxy.port}`;
   const path = join(cluster.dir, `proxied-${proxy.port}.kubeconfig`);
@@ -407,7 +407,6 @@ describe('leader election', () => {
     const { a, b, names } = await pair(id, ns, 10);
     const stream = changeStream(ns, names);
     const burst = (async () => {
-      const { inParallel } = await import('./support.ts');
       const more = Array.from({ length: 200 }, (_, i) => `burst-${i}`);
       await inParallel(more, 20, (name) =>
         createElasticWeb(admin, ns, name, { image, singlePodsQPS: 100, totalQPS: 200 }),
