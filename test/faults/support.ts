@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AuditEvent, LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
+import { clusterRules, leaderElectionRules } from '../../src/rbac.ts';
 import { createElasticWeb, createNamespace, ewPath } from '../support/operator.ts';
 import type { OperatorProcess } from '../support/operator-process.ts';
 
@@ -209,4 +211,88 @@ export function reportFigures(scenario: string, figures: Record<string, number |
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}`,
   );
+}
+
+/** One request, from the API server's audit log. */
+export interface AuditRecord {
+  /** When the API server received it (ms since epoch). */
+  at: number;
+  verb: string;
+  user: string;
+  resource: string;
+  subresource: string | undefined;
+  namespace: string | undefined;
+  name: string | undefined;
+  code: number;
+  uri: string;
+}
+
+const writeVerbs = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+
+/** Every write in the audit log (the cluster must be started with auditLog: true), oldest first. */
+export async function auditWrites(cluster: LocalCluster): Promise<AuditRecord[]> {
+  return (await auditRequests(cluster)).filter((e) => writeVerbs.has(e.verb));
+}
+
+/** Every request in the audit log, reads too, oldest first. */
+export async function auditRequests(cluster: LocalCluster): Promise<AuditRecord[]> {
+  const events = (await cluster.auditEvents()) as (AuditEvent & { requestReceivedTimestamp: string })[];
+  return events
+    .map((e) => ({
+      at: Date.parse(e.requestReceivedTimestamp),
+      verb: e.verb,
+      user: e.user.username,
+      resource: e.objectRef?.resource ?? '',
+      subresource: e.objectRef?.subresource,
+      namespace: e.objectRef?.namespace,
+      name: e.objectRef?.name,
+      code: e.responseStatus?.code ?? 0,
+      uri: e.requestURI,
+    }))
+    .sort((a, b) => a.at - b.at);
+}
+
+/** The user name of a ServiceAccount, as the audit log shows it. */
+export const serviceAccountUser = (namespace: string, name: string) =>
+  `system:serviceaccount:${namespace}:${name}`;
+
+/**
+ * Grants ServiceAccount `namespace/name` exactly the operator's roles (src/rbac.ts, what
+ * config/rbac is generated from): the cluster role, and the leader-election role in
+ * `leaseNamespace`. Returns a kubeconfig that authenticates as it.
+ */
+export async function operatorServiceAccount(
+  cluster: LocalCluster,
+  namespace: string,
+  name: string,
+  leaseNamespace = namespace,
+): Promise<string> {
+  const admin = cluster.admin;
+  const rbac = '/apis/rbac.authorization.k8s.io/v1';
+  const kubeconfig = await cluster.writeServiceAccountKubeconfig(namespace, name);
+  const subject = { kind: 'ServiceAccount', name, namespace };
+  await admin.must(
+    'POST',
+    `${rbac}/clusterroles`,
+    { metadata: { name: 'elasticweb-manager-role' }, rules: clusterRules },
+    [201, 409],
+  );
+  await admin.must('POST', `${rbac}/clusterrolebindings`, {
+    metadata: { name: `elasticweb-manager-${namespace}-${name}` },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'elasticweb-manager-role' },
+    subjects: [subject],
+  });
+  await createNamespace(admin, leaseNamespace);
+  await admin.must(
+    'POST',
+    `${rbac}/namespaces/${leaseNamespace}/roles`,
+    { metadata: { name: 'elasticweb-leader-election-role' }, rules: leaderElectionRules },
+    [201, 409],
+  );
+  await admin.must('POST', `${rbac}/namespaces/${leaseNamespace}/rolebindings`, {
+    metadata: { name: `elasticweb-leader-election-${name}` },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'elasticweb-leader-election-role' },
+    subjects: [subject],
+  });
+  return kubeconfig;
 }

@@ -64,7 +64,7 @@ test('410 Gone on every watch renewal: the operator relists and every change mad
     assert.equal(d.spec.replicas, Math.ceil(qps / 100), `${name} has the replicas of its last change`);
   }
 
-  const relists = op.logs.filter((l) => l.msg === 'watch expired (410 Gone); relisting');
+  const relists = op.logs.filter((l) => l.msg === 'watch expired; relisting' && l.reason === 'Expired');
   const byKind = Object.groupBy(relists, (l) => String(l.informer));
   for (const kind of ['ElasticWeb', 'Deployment', 'Service']) {
     const n = byKind[kind]?.length ?? 0;

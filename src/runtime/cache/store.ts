@@ -5,12 +5,18 @@
  * Right after a write, the watch still holds the old object (or none) until its event arrives; a
  * reconcile in that gap would see a stale world and write again. So a successful write is recorded
  * here and wins over the watched copy until the watch catches up. A watch delivers events in
- * resourceVersion order, so the written object is superseded exactly when the event carrying its own
- * resourceVersion arrives (anything later comes after it), or is not recorded at all when that
- * event came before the write's answer was read; a relist reads the current state, which
- * already includes every write that returned before it, so it clears them all; a deletion clears it
- * too. A write the watch never shows (the object no longer matches the informer's label selector)
- * expires after `writeTtlMs`.
+ * resourceVersion order, so the written object is superseded when the event carrying its own
+ * resourceVersion, or a later one, arrives; a relist reads the current state, which already includes
+ * every write that returned before it, so it clears them all; a deletion clears it too. A write the
+ * watch never shows (the object no longer matches the informer's label selector) expires after
+ * `writeTtlMs`.
+ *
+ * The response to a write can be read after the watch has already shown that write *and* a newer
+ * change by someone else (or the object's deletion); recording the write then would hide what came
+ * after, and, since no further event comes, nobody would reconcile it. So a write is not recorded
+ * when the watch already delivered its version (remembered for the last few thousand events, which
+ * covers deletions), or shows a newer one: resourceVersions are comparable integers since
+ * Kubernetes 1.35 (KEP-5504); where they do not compare, only the exact version counts.
  */
 
 import { keyOf } from '../client/resource-type.ts';
@@ -71,14 +77,15 @@ export class Store<T extends StoredObject> {
     return this.#written.size;
   }
 
-  /** Records an object a write of ours returned. A write that changed nothing (same resourceVersion) is ignored. */
+  /**
+   * Records an object a write of ours returned. Ignored when the watch already shows that version or
+   * a newer one (a write that changed nothing returns the same resourceVersion).
+   */
   recordWrite(object: T): void {
     const key = keyOf(object.metadata);
     const version = object.metadata.resourceVersion;
-    // The answer to a write and the watch come on different connections: the watch may have
-    // delivered this very version already, and newer ones (or the deletion) after it. Recording it
-    // then would hide what came after until the TTL, since no event with its version is to come.
-    if (this.#objects.get(key)?.metadata.resourceVersion === version) return;
+    const watched = this.#objects.get(key)?.metadata.resourceVersion;
+    if (watched !== undefined && notNewer(version, watched)) return;
     if (this.#delivered.has(`${key}\u0000${version}`)) return;
     this.#written.set(key, { object, at: this.#clock.now() });
   }
@@ -92,7 +99,8 @@ export class Store<T extends StoredObject> {
     if (this.#delivered.size > rememberedEvents)
       this.#delivered.delete(this.#delivered.values().next().value as string);
     const written = this.#written.get(key);
-    if (written && written.object.metadata.resourceVersion === object.metadata.resourceVersion) {
+    const shown = object.metadata.resourceVersion;
+    if (written && shown !== undefined && notNewer(written.object.metadata.resourceVersion, shown)) {
       this.#written.delete(key);
     }
     return before;
@@ -117,4 +125,23 @@ export class Store<T extends StoredObject> {
     for (const object of objects) this.#objects.set(keyOf(object.metadata), object);
     return before;
   }
+}
+
+/**
+ * Compares two resourceVersions of objects of one resource, as client-go's CompareResourceVersion
+ * (KEP-5504): -1, 0 or 1 when both are positive integers without leading zeros (of any length);
+ * undefined when either is not, as from an API server older than 1.35 or an aggregated one.
+ */
+export function compareResourceVersions(a: string, b: string): -1 | 0 | 1 | undefined {
+  const integer = /^[1-9][0-9]*$/;
+  if (!integer.test(a) || !integer.test(b)) return undefined;
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Whether `version` is `than` or older; versions that cannot be compared are only equal or not. */
+function notNewer(version: string | undefined, than: string): boolean {
+  if (version === undefined) return false;
+  const order = compareResourceVersions(version, than);
+  return order === undefined ? version === than : order <= 0;
 }

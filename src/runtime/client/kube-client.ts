@@ -13,7 +13,8 @@
  *  - an idempotent read (GET) whose connection was reset, a few times: a kept-alive connection the
  *    server closed while idle is not a failure of the request.
  *
- * Writes pass a `fence` first: a leader-elected manager refuses writes once its lease may have
+ * Writes pass a `fence` when made and again as they go out (after any wait for a credential, TLS
+ * material or the rate limit): a leader-elected manager refuses writes once its lease may have
  * lapsed, so a replica that was frozen or cut off never writes over its successor.
  *
  * Connections go through HTTPS_PROXY / NO_PROXY from the environment, or the kubeconfig's proxy-url.
@@ -21,7 +22,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { type Clock, realClock, sleep } from '../clock.ts';
-import { ApiError, type StatusBody, WatchIdleError } from './errors.ts';
+import { ApiError, NotLeaderError, type StatusBody, WatchIdleError } from './errors.ts';
 import { type ObjectKey, type ResourceType, resourcePath } from './resource-type.ts';
 import type { RestConfig, TlsOptions } from './rest-config.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -409,7 +410,10 @@ export class KubeClient {
   /** One API call, with the retries described at the top of the file; throws ApiError on failure. */
   async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
     const verb = options.verb ?? defaultVerb(method);
-    if (method !== 'GET') this.#options.fence?.(`${verb} ${path}`);
+    // Asked again just before the request goes out (see #send): the credential, the TLS material and
+    // the rate limit may each make it wait, and the lease can lapse meanwhile.
+    const fence = method === 'GET' ? undefined : () => this.#options.fence?.(`${verb} ${path}`);
+    fence?.();
     let refreshed = false;
     let resets = 0;
     const maxServerRetries = this.#options.maxServerRetries ?? defaultMaxServerRetries;
@@ -422,10 +426,11 @@ export class KubeClient {
       let text: string;
       let res: IncomingMessage;
       try {
-        res = await this.#send(method, path, { ...options, signal }, refreshed);
+        res = await this.#send(method, path, { ...options, signal }, refreshed, fence);
         status = res.statusCode ?? 0;
         text = await readBody(res);
       } catch (err) {
+        if (err instanceof NotLeaderError) throw err; // refused here, never sent
         this.#record(method, verb, path, 0, started);
         if (options.signal?.aborted) throw this.#networkError(method, path, err);
         if (isTlsFailure(err) && !refreshed) {
@@ -492,6 +497,7 @@ export class KubeClient {
     path: string,
     options: RequestOptions,
     refresh = false,
+    fence?: () => void,
   ): Promise<IncomingMessage> {
     const headers: Record<string, string> = {
       accept: 'application/json',
@@ -506,6 +512,7 @@ export class KubeClient {
       headers['content-length'] = String(Buffer.byteLength(body));
     }
     const agent = await this.#agent(refresh);
+    fence?.();
     const send = this.#https ? httpsRequest : httpRequest;
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = send({

@@ -192,8 +192,13 @@ export class LeaderElector {
     const signal = budget.signal;
     const now = this.#clock.wall();
     const leaseSeconds = Math.round(this.#o.leaseDurationMs / 1000);
+    // A process frozen (SIGSTOP, a long pause) between the read and the write may run on past the
+    // budget before the abort timer fires (I/O is handled before timers after a thaw): a Lease write
+    // sent then could renew a lease this replica may already have lost. Check the clock itself.
+    const spent = () => this.#clock.now() - started >= budgetMs;
     try {
       const current = await client.getOrUndefined<Lease>(coordination.leases, { namespace, name }, signal);
+      if (spent()) return false;
       if (!current) {
         const created = await client.request<Lease>('POST', resourcePath(coordination.leases, namespace), {
           body: {
