@@ -1,0 +1,394 @@
+/**
+ * What a real node changes on the machine, written down before each change, and undone at stop,
+ * by the reaper when the owner is killed, or by the next start after a power loss or a SIGKILL of
+ * both. One real node per machine: the lock names the process that owns it.
+ *
+ * The record (`/var/lib/elasticweb-real-node/state.json`) is on disk, not in /run, because some of
+ * what it lists survives a reboot (folders created under /var). Changes that do not survive one
+ * (sysctls, the bridge, nftables, cgroups) are undone only when they are still there.
+ *
+ * What a node changes, and how it is undone:
+ *  - sysctls in `watchedSysctls` (ip_forward by the bridge plugin, route_localnet by kube-proxy):
+ *    the values at start are recorded and written back;
+ *  - nftables tables (kube-proxy and the kubelet program iptables-nft): kube-proxy --cleanup, then
+ *    every table that did not exist at start is deleted;
+ *  - the node's bridge: deleted;
+ *  - `realnode` cgroups in each v1 hierarchy (under this process's own cgroup): every task in them
+ *    is killed, then they are removed deepest first;
+ *  - processes: the recorded process groups, and every process still in the node's private mount
+ *    namespace (containerd's shims and the containers), are killed;
+ *  - state folders outside the cluster folder that did not exist at start: removed.
+ */
+import { execFile } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const machineStateDir = '/var/lib/elasticweb-real-node';
+const statePath = join(machineStateDir, 'state.json');
+const lockPath = join(machineStateDir, 'lock');
+
+/**
+ * Sysctls a node may change (directly or through the programs it runs), recorded at start and
+ * written back at stop when they differ. The kubelet's own wishes (vm.overcommit_memory,
+ * kernel.panic, kernel.panic_on_oops) are kept away from the machine by read-only files in the
+ * node's mount namespace (namespace.sh), and kube-proxy is told to leave conntrack alone; they are
+ * listed here too, as a safety net.
+ */
+export const watchedSysctls = [
+  'net.ipv4.ip_forward',
+  'net.ipv4.conf.all.forwarding',
+  'net.ipv4.conf.default.forwarding',
+  'net.ipv4.conf.all.route_localnet',
+  'net.bridge.bridge-nf-call-iptables',
+  'net.bridge.bridge-nf-call-ip6tables',
+  'vm.overcommit_memory',
+  'kernel.panic',
+  'kernel.panic_on_oops',
+  'net.netfilter.nf_conntrack_max',
+  'net.netfilter.nf_conntrack_tcp_timeout_established',
+  'net.netfilter.nf_conntrack_tcp_timeout_close_wait',
+  'net.netfilter.nf_conntrack_tcp_be_liberal',
+];
+
+/** The owner of a node: a process, told apart from a later one with the same pid after a reboot. */
+export interface Owner {
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
+  startTime: string;
+  bootId: string;
+}
+
+export interface MachineRecord {
+  owner: Owner;
+  clusterDir: string;
+  /** Original values of `watchedSysctls` (those that exist on this kernel). */
+  sysctls: Record<string, string>;
+  /** `family name` of every nftables table at start. */
+  nftTables: string[];
+  /** Folders outside the cluster folder that this node created. */
+  createdDirs: string[];
+  /** The bridge this node created. */
+  bridge?: string;
+  /** Host paths of the cgroups this node created (one per hierarchy). */
+  cgroupDirs: string[];
+  /** `mnt:[inode]` of the node's private mount namespace. */
+  mountNamespace?: string;
+  /** Process groups the node started (containerd, kubelet, kube-proxy). */
+  processGroups: number[];
+  /** kube-proxy, for `kube-proxy --cleanup`. */
+  kubeProxy?: string;
+}
+
+export class RealNodeBusyError extends Error {}
+
+function sysctlPath(name: string): string {
+  return join('/proc/sys', ...name.split('.'));
+}
+
+export function readSysctl(name: string): string | undefined {
+  try {
+    return readFileSync(sysctlPath(name), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function writeSysctl(name: string, value: string): void {
+  writeFileSync(sysctlPath(name), value);
+}
+
+function bootId(): string {
+  return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+}
+
+function startTimeOf(pid: number): string | undefined {
+  try {
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function currentOwner(pid = process.pid): Owner {
+  return { pid, startTime: startTimeOf(pid) ?? '', bootId: bootId() };
+}
+
+/** Whether the process an Owner names is still running (same boot, same pid, same start time). */
+export function ownerAlive(owner: Owner): boolean {
+  return owner.bootId === bootId() && startTimeOf(owner.pid) === owner.startTime;
+}
+
+async function nftTables(): Promise<string[]> {
+  try {
+    const { stdout } = await run('nft', ['list', 'tables']);
+    return stdout
+      .split('\n')
+      .map((l) => l.trim().replace(/^table /, ''))
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function readRecord(): MachineRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(statePath, 'utf8')) as MachineRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function readLock(): Owner | undefined {
+  try {
+    return JSON.parse(readFileSync(lockPath, 'utf8')) as Owner;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The record of one running node. Every change is written to disk before it is made, so whatever
+ * kills the owner, the record covers everything that could have changed.
+ */
+export class MachineChanges {
+  readonly record: MachineRecord;
+
+  private constructor(record: MachineRecord) {
+    this.record = record;
+  }
+
+  /**
+   * Takes the machine's one real-node lock for this process, first undoing whatever an earlier
+   * owner that died left behind. Throws RealNodeBusyError, naming the owner, when one is running.
+   */
+  static async acquire(clusterDir: string, log: (m: string) => void = () => {}): Promise<MachineChanges> {
+    mkdirSync(machineStateDir, { recursive: true });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fd = openSync(lockPath, 'wx');
+        writeFileSync(fd, JSON.stringify(currentOwner()));
+        closeSync(fd);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5) throw err;
+      }
+      const holder = readLock();
+      if (holder && ownerAlive(holder)) {
+        const record = readRecord();
+        throw new RealNodeBusyError(
+          `a real node already runs on this machine (owner pid ${holder.pid}${record ? `, cluster ${record.clusterDir}` : ''}); only one can (fixed bridge, ports and iptables rules). Stop it first (npm run cluster -- down, or end that process).`,
+        );
+      }
+      await restoreLeftovers(log);
+    }
+    // The lock is ours: anything recorded now is a leftover of a dead owner (the lock file was gone).
+    if (readRecord()) await restoreRecord(readRecord() as MachineRecord, log);
+    const sysctls: Record<string, string> = {};
+    for (const name of watchedSysctls) {
+      const value = readSysctl(name);
+      if (value !== undefined) sysctls[name] = value;
+    }
+    const changes = new MachineChanges({
+      owner: currentOwner(),
+      clusterDir,
+      sysctls,
+      nftTables: await nftTables(),
+      createdDirs: [],
+      cgroupDirs: [],
+      processGroups: [],
+    });
+    changes.save();
+    return changes;
+  }
+
+  save(): void {
+    writeFileSync(`${statePath}.tmp`, JSON.stringify(this.record, null, 2));
+    renameSync(`${statePath}.tmp`, statePath);
+  }
+
+  /** Creates `dir` (and missing parents), recording each folder it creates for removal. */
+  ensureDir(dir: string): void {
+    const missing: string[] = [];
+    for (let d = dir; d !== '/' && !existsSync(d); d = join(d, '..')) missing.unshift(d);
+    if (missing.length === 0) return;
+    this.record.createdDirs.push(...missing);
+    this.save();
+    mkdirSync(dir, { recursive: true });
+  }
+
+  setSysctl(name: string, value: string): void {
+    if (!(name in this.record.sysctls)) throw new Error(`sysctl ${name} is not in watchedSysctls`);
+    writeSysctl(name, value);
+  }
+
+  update(change: Partial<Omit<MachineRecord, 'owner' | 'sysctls' | 'nftTables' | 'createdDirs'>>): void {
+    Object.assign(this.record, change);
+    this.save();
+  }
+
+  /** Undoes every recorded change, then releases the lock. */
+  async restore(log: (m: string) => void = () => {}): Promise<void> {
+    await restoreRecord(this.record, log);
+    rmSync(lockPath, { force: true });
+  }
+}
+
+/**
+ * Undoes what a dead owner left (nothing when there is no record or its owner still runs). The
+ * reaper and `up` call it; returns whether there was something to undo.
+ */
+export async function restoreLeftovers(log: (m: string) => void = () => {}): Promise<boolean> {
+  const holder = readLock();
+  if (holder && ownerAlive(holder)) return false;
+  const record = readRecord();
+  if (record) {
+    log(`undoing what an earlier real node (pid ${record.owner.pid}, ${record.clusterDir}) left behind`);
+    await restoreRecord(record, log);
+  }
+  rmSync(lockPath, { force: true });
+  return record !== undefined;
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
+/** Pids whose mount namespace is `ns` (`mnt:[inode]`). */
+function processesInNamespace(ns: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/mnt`) === ns) pids.push(Number(entry));
+    } catch {
+      // exited, or a kernel thread
+    }
+  }
+  return pids;
+}
+
+/** Every cgroup folder under `root`, deepest first. */
+function cgroupTree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) walk(join(dir, e.name));
+    out.push(dir);
+  };
+  walk(root);
+  return out;
+}
+
+function tasksIn(dir: string): number[] {
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function restoreRecord(record: MachineRecord, log: (m: string) => void): Promise<void> {
+  const problems: string[] = [];
+  // 1. Processes: the node's own groups, then everything in its mount namespace and cgroups.
+  for (const pgid of record.processGroups) killGroup(pgid);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const left = [
+      ...(record.mountNamespace ? processesInNamespace(record.mountNamespace) : []),
+      ...record.cgroupDirs.flatMap((d) => cgroupTree(d).flatMap(tasksIn)),
+    ].filter((pid) => pid !== process.pid);
+    if (left.length === 0) break;
+    if (Date.now() > deadline) {
+      problems.push(`processes still running: ${[...new Set(left)].join(' ')}`);
+      break;
+    }
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // 2. Packet filtering: kube-proxy's own cleanup, then the tables that were not there at start.
+  if (record.kubeProxy && existsSync(record.kubeProxy)) {
+    await run(record.kubeProxy, ['--cleanup'], { timeout: 30_000 }).catch(() => {});
+  }
+  const before = new Set(record.nftTables);
+  for (const table of await nftTables()) {
+    if (before.has(table)) continue;
+    await run('nft', ['delete', 'table', ...table.split(' ')]).catch((e: Error) =>
+      problems.push(`nft delete table ${table}: ${e.message}`),
+    );
+  }
+  // 3. The bridge (its addresses and routes go with it).
+  if (record.bridge && existsSync(`/sys/class/net/${record.bridge}`)) {
+    await run('ip', ['link', 'delete', record.bridge]).catch((e: Error) =>
+      problems.push(`ip link delete ${record.bridge}: ${e.message}`),
+    );
+  }
+  // 4. Sysctls, each back to its value at start.
+  for (const [name, value] of Object.entries(record.sysctls)) {
+    if (readSysctl(name) === value) continue;
+    try {
+      writeSysctl(name, value);
+    } catch (e) {
+      problems.push(`sysctl ${name}=${value}: ${(e as Error).message}`);
+    }
+  }
+  // 5. Cgroups, deepest first (a cgroup goes once its tasks have exited).
+  for (const root of record.cgroupDirs) {
+    for (const dir of cgroupTree(root)) {
+      for (let i = 0; ; i++) {
+        try {
+          rmdirSync(dir);
+          break;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') break;
+          if (i >= 50) {
+            problems.push(`rmdir ${dir}: ${code}`);
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
+  }
+  // 6. Folders this node created outside its cluster folder, and the cluster folder.
+  for (const dir of [...record.createdDirs].reverse()) rmSync(dir, { recursive: true, force: true });
+  rmSync(record.clusterDir, { recursive: true, force: true });
+  if (problems.length) {
+    // Keep the record so the next start tries again; say what is left.
+    log(`could not undo everything: ${problems.join('; ')}`);
+    throw new Error(`real node cleanup incomplete: ${problems.join('; ')}`);
+  }
+  rmSync(statePath, { force: true });
+}
