@@ -6,8 +6,11 @@ SHELL := /usr/bin/env bash
 
 # Image to build, push and deploy.
 IMG ?= controller:latest
-# Container tool for docker-build and docker-push (docker or podman).
-CONTAINER_TOOL ?= docker
+# Container tool for docker-build and docker-push: docker when its engine answers, else podman if
+# installed, else Debian's buildah, which builds the Dockerfile on a local Node base with no registry
+# (hack/cluster/real-node/operator-image.ts; the image then lives in the local cache, and
+# `npm run cluster -- load IMG` puts it on a running real node).
+CONTAINER_TOOL ?= $(shell if docker info >/dev/null 2>&1; then echo docker; elif command -v podman >/dev/null; then echo podman; else echo buildah; fi)
 
 ##@ Setup
 
@@ -20,6 +23,11 @@ deps: node_modules/.package-lock.json ## Install the npm packages (Node 24 comes
 .PHONY: cluster-binaries
 cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (cached).
 	bash hack/cluster/build.sh
+
+.PHONY: real-node-deps
+real-node-deps: ## Install a real node's Debian packages (apt-get, only what is missing); build kubelet, kube-proxy, CNI plugins (cached).
+	bash hack/cluster/real-node/packages.sh
+	bash hack/cluster/build.sh --real-node
 
 ##@ Development
 
@@ -37,7 +45,7 @@ lint: deps ## Type-check (tsc) and lint (biome).
 	npm run lint
 
 .PHONY: test
-test: deps cluster-binaries ## Run every test: unit, end-to-end and faults, on local clusters.
+test: deps cluster-binaries real-node-deps ## Run every test: unit, end-to-end, real node and faults, on local clusters.
 	npm test
 
 ##@ Build
@@ -52,8 +60,12 @@ run: deps ## Run the operator against the current kubeconfig (or a local cluster
 	npm run demo
 
 .PHONY: docker-build
-docker-build: ## Build the operator image IMG.
+docker-build: deps ## Build the operator image IMG (with buildah and a local base when there is no Docker engine).
+ifeq ($(CONTAINER_TOOL),buildah)
+	npm run -s image -- $(IMG)
+else
 	$(CONTAINER_TOOL) build -t $(IMG) .
+endif
 
 .PHONY: docker-push
 docker-push: ## Push the operator image IMG.
@@ -82,6 +94,10 @@ undeploy: ## Remove everything deploy installed.
 .PHONY: cluster-up
 cluster-up: deps cluster-binaries ## Start a local full cluster in the background (kubeconfig in .cluster/).
 	npm run cluster -- up --full
+
+.PHONY: cluster-up-real
+cluster-up-real: deps cluster-binaries ## Start a local cluster with one real node (root; kubeconfig in .cluster/).
+	npm run cluster -- up --real
 
 .PHONY: cluster-down
 cluster-down: deps ## Stop the local cluster.

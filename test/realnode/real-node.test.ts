@@ -20,6 +20,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import { imageNames, nodeBaseImage } from '../../hack/cluster/real-node/images.ts';
+import { operatorImage } from '../../hack/cluster/real-node/operator-image.ts';
 import { type MachineSnapshot, machineSnapshot } from '../support/machine-snapshot.ts';
 import { waitUntilGone } from '../support/processes.ts';
 
@@ -259,6 +260,37 @@ https.get({ host, port, path: '/version', ca: fs.readFileSync(dir + '/ca.crt'),
         `^status 200 from 10\\.96\\.0\\.1:443 .*"gitVersion": ?"${cluster.binaries.kubernetesVersion}"`,
       ),
     );
+  });
+
+  test("the operator's image, built from the Dockerfile by buildah with no registry, runs on the node as 65532", async () => {
+    const layout = await operatorImage((m) => console.log(`# ${m}`));
+    await cluster.node?.importImages([layout]);
+    const pods = {
+      // The image's entry point (node with the Dockerfile's flags, dist/, production dependencies).
+      'operator-help': { args: ['--help'] },
+      // The image's user (USER 65532:65532), with the distroless path to node.
+      'operator-uid': { command: ['/nodejs/bin/node', '-e', 'console.log("uid " + process.getuid())'] },
+    };
+    for (const [name, run] of Object.entries(pods)) {
+      await cluster.admin.must('POST', `/api/v1/namespaces/${ns}/pods`, {
+        metadata: { name },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{ name: 'operator', image: 'elasticweb-operator:local', ...run }],
+        },
+      });
+    }
+    for (const name of Object.keys(pods)) {
+      const phase = await until(`pod ${name} to finish`, async () => {
+        const p = (await cluster.admin.must('GET', `/api/v1/namespaces/${ns}/pods/${name}`)).json<{
+          status: { phase: string };
+        }>();
+        return p.status.phase === 'Succeeded' || p.status.phase === 'Failed' ? p.status.phase : undefined;
+      });
+      assert.equal(phase, 'Succeeded', await kubectl(cluster, 'logs', '-n', ns, name));
+    }
+    assert.match(await kubectl(cluster, 'logs', '-n', ns, 'operator-help'), /--metrics-bind-address/);
+    assert.equal(await kubectl(cluster, 'logs', '-n', ns, 'operator-uid'), 'uid 65532\n');
   });
 
   test('stop() leaves the machine as it was: settings, packet filter, mounts, links, cgroups, folders, processes', async () => {

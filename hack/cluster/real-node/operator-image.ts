@@ -13,7 +13,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -97,7 +97,10 @@ export async function operatorImage(log: Log, name = operatorImageName): Promise
   );
   if (existsSync(join(dir, 'index.json'))) return { dir, names: [fullName] };
 
-  const storage = await mkdtemp(join(tmpdir(), 'elasticweb-buildah-'));
+  // Lower case and no dot in any part of the path: buildah names a pulled layout after its path.
+  const storage = join(tmpdir(), `elasticweb-buildah-${process.pid}`);
+  await rm(storage, { recursive: true, force: true });
+  await mkdir(storage, { recursive: true });
   const started = Date.now();
   try {
     log(`[image] building ${fullName} from the Dockerfile with buildah (base ${imageNames.nodeBase})`);
@@ -110,7 +113,15 @@ export async function operatorImage(log: Log, name = operatorImageName): Promise
     );
     // The base enters buildah's store under its local name; --pull=never keeps it from any registry.
     const tag = imageNames.nodeBase.slice(imageNames.nodeBase.lastIndexOf(':') + 1);
-    const id = (await buildah(storage, ['pull', '--signature-policy', policy, `oci:${base.dir}:${tag}`]))
+    await symlink(base.dir, join(storage, 'node-base'));
+    const id = (
+      await buildah(storage, [
+        'pull',
+        '--signature-policy',
+        policy,
+        `oci:${join(storage, 'node-base')}:${tag}`,
+      ])
+    )
       .trim()
       .split('\n')
       .pop() as string;
@@ -159,10 +170,11 @@ export async function operatorImage(log: Log, name = operatorImageName): Promise
       m.annotations = { ...m.annotations, 'io.containerd.image.name': fullName };
     await writeFile(indexPath, JSON.stringify(index));
     // Older builds of the operator image are of no further use.
-    for (const old of readdirSync(join(cacheRoot(), 'images')).filter((d) => d.startsWith('operator-'))) {
+    for (const old of readdirSync(join(cacheRoot(), 'images')).filter(
+      (d) => d.startsWith('operator-') && !d.includes('.tmp-'),
+    )) {
       await rm(join(cacheRoot(), 'images', old), { recursive: true, force: true });
     }
-    const { rename } = await import('node:fs/promises');
     await rename(tmp, dir);
     log(
       `[image] ${fullName} built in ${Math.round((Date.now() - started) / 1000)} s (${Math.round(dirSize(dir) / 1e6)} MB)`,
