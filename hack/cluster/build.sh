@@ -54,11 +54,15 @@ build_with_progress() {
     case "$line" in
       *" "* | *:*) echo "$line" ;; # compiler messages and errors pass through unchanged
       *)
-        [[ -n "${wanted[$line]:-}" ]] || continue
-        count=$((count + 1))
+        # A standard-library package is not counted, but still shows that the build moves.
+        [[ -n "${wanted[$line]:-}" ]] && count=$((count + 1))
         if ((SECONDS - last >= 5)); then
           last=$SECONDS
-          echo "[build] $label: $count/$total packages, $((SECONDS - start))s"
+          if [[ -n "${wanted[$line]:-}" ]]; then
+            echo "[build] $label: $count/$total packages, $((SECONDS - start))s"
+          else
+            echo "[build] $label: $count/$total packages (now the standard library: $line), $((SECONDS - start))s"
+          fi
         fi
         ;;
     esac
