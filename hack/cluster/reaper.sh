@@ -17,7 +17,10 @@ if [[ -e "$dir/pids" ]]; then
     [[ -n "$pid" ]] && kill -KILL -- "-$pid" 2>/dev/null
   done <"$dir/pids"
   if [[ -n "$cleanup" ]]; then
-    "$node" "$cleanup" >>"${TMPDIR:-/tmp}/elasticweb-real-node-reaper.log" 2>&1
+    # Its output is kept only when it fails (beside the record it could not finish, for the next start).
+    if ! out=$("$node" "$cleanup" 2>&1); then
+      echo "$out" >/var/lib/elasticweb-real-node/cleanup-failed.log
+    fi
   fi
   rm -rf "$dir"
 fi

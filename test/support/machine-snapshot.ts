@@ -110,8 +110,7 @@ export async function machineSnapshot(): Promise<MachineSnapshot> {
       '/var/lib/kubelet',
       '/var/log/containers',
       '/var/log/pods',
-      '/var/lib/elasticweb-real-node/state.json',
-      '/var/lib/elasticweb-real-node/lock',
+      '/var/lib/elasticweb-real-node',
     ].filter((d) => existsSync(d)),
     nodeProcesses: nodeProcesses(),
   };

@@ -247,6 +247,7 @@ export class MachineChanges {
   async restore(log: (m: string) => void = () => {}): Promise<void> {
     await restoreRecord(this.record, log);
     rmSync(lockPath, { force: true });
+    removeStateDirIfEmpty();
   }
 }
 
@@ -263,7 +264,17 @@ export async function restoreLeftovers(log: (m: string) => void = () => {}): Pro
     await restoreRecord(record, log);
   }
   rmSync(lockPath, { force: true });
+  removeStateDirIfEmpty();
   return record !== undefined;
+}
+
+/** The record's folder goes too once nothing is in it (a failed cleanup leaves its record there). */
+function removeStateDirIfEmpty(): void {
+  try {
+    rmdirSync(machineStateDir);
+  } catch {
+    // not empty, or already gone
+  }
 }
 
 function killGroup(pgid: number): void {

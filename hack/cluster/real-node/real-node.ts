@@ -16,7 +16,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { existsSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -362,10 +362,5 @@ export class RealNode {
   /** The logs of the node's programs, for a failure report. */
   logs(lines = 40): string {
     return [...this.#processes.values()].map((p) => `==> ${p.spec.name} <==\n${p.tail(lines)}`).join('\n');
-  }
-
-  /** Whether the node's state record is on disk (for tests of cleanup). */
-  static hasMachineRecord(): boolean {
-    return existsSync('/var/lib/elasticweb-real-node/state.json');
   }
 }
