@@ -88,8 +88,8 @@ export interface MachineRecord {
   cgroupDirs: string[];
   /** `mnt:[inode]` of the node's private mount namespace. */
   mountNamespace?: string;
-  /** Process groups the node started (containerd, kubelet, kube-proxy). */
-  processGroups: number[];
+  /** Process groups the node started (containerd, kubelet, kube-proxy), by their leader. */
+  processGroups: { pgid: number; startTime: string }[];
   /** kube-proxy, for `kube-proxy --cleanup`. */
   kubeProxy?: string;
 }
@@ -179,8 +179,9 @@ export class MachineChanges {
    * owner that died left behind. Throws RealNodeBusyError, naming the owner, when one is running.
    */
   static async acquire(clusterDir: string, log: (m: string) => void = () => {}): Promise<MachineChanges> {
-    mkdirSync(machineStateDir, { recursive: true });
     for (let attempt = 0; ; attempt++) {
+      // (again on each attempt: undoing leftovers removes the folder once it is empty)
+      mkdirSync(machineStateDir, { recursive: true });
       try {
         const fd = openSync(lockPath, 'wx');
         writeFileSync(fd, JSON.stringify(currentOwner()));
@@ -238,8 +239,16 @@ export class MachineChanges {
     writeSysctl(name, value);
   }
 
-  update(change: Partial<Omit<MachineRecord, 'owner' | 'sysctls' | 'nftTables' | 'createdDirs'>>): void {
+  update(
+    change: Partial<Omit<MachineRecord, 'owner' | 'sysctls' | 'nftTables' | 'createdDirs' | 'processGroups'>>,
+  ): void {
     Object.assign(this.record, change);
+    this.save();
+  }
+
+  /** Records a process group the node started (its leader's pid), to kill if the owner dies. */
+  addProcessGroup(pgid: number): void {
+    this.record.processGroups.push({ pgid, startTime: startTimeOf(pgid) ?? '' });
     this.save();
   }
 
@@ -277,21 +286,40 @@ function removeStateDirIfEmpty(): void {
   }
 }
 
-function killGroup(pgid: number): void {
+/**
+ * Kills a recorded process group, only while its leader is the very process recorded (same start
+ * time): a pid reused later by someone else's process is never signalled.
+ */
+function killGroup(group: { pgid: number; startTime: string }): void {
+  if (startTimeOf(group.pgid) !== group.startTime) return;
   try {
-    process.kill(-pgid, 'SIGKILL');
+    process.kill(-group.pgid, 'SIGKILL');
   } catch {
     // gone
   }
 }
 
-/** Pids whose mount namespace is `ns` (`mnt:[inode]`). */
+/** The programs a node runs in its namespace (containers are found by their cgroups instead). */
+const namespacePrograms = new Set([
+  'containerd',
+  'containerd-shim-runc-v2',
+  'containerd-shim',
+  'runc',
+  'kubelet',
+]);
+
+/**
+ * Node programs whose mount namespace is `ns` (`mnt:[inode]`). The program name is checked too: once
+ * a namespace is gone its inode number can name a new one.
+ */
 function processesInNamespace(ns: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readlinkSync(`/proc/${entry}/ns/mnt`) === ns) pids.push(Number(entry));
+      if (readlinkSync(`/proc/${entry}/ns/mnt`) !== ns) continue;
+      const exe = readlinkSync(`/proc/${entry}/exe`);
+      if (namespacePrograms.has(exe.slice(exe.lastIndexOf('/') + 1))) pids.push(Number(entry));
     } catch {
       // exited, or a kernel thread
     }
@@ -325,9 +353,18 @@ function tasksIn(dir: string): number[] {
 }
 
 async function restoreRecord(record: MachineRecord, log: (m: string) => void): Promise<void> {
+  // After a reboot, processes, sysctls, the bridge, nftables and cgroups are gone with the old boot
+  // (and pids, namespace numbers and sysctl values mean other things): only folders remain to remove.
+  if (record.owner.bootId !== bootId()) {
+    log('the machine restarted since that node ran: removing its folders only');
+    for (const dir of [...record.createdDirs].reverse()) rmSync(dir, { recursive: true, force: true });
+    rmSync(record.clusterDir, { recursive: true, force: true });
+    rmSync(statePath, { force: true });
+    return;
+  }
   const problems: string[] = [];
   // 1. Processes: the node's own groups, then everything in its mount namespace and cgroups.
-  for (const pgid of record.processGroups) killGroup(pgid);
+  for (const group of record.processGroups) killGroup(group);
   const deadline = Date.now() + 10_000;
   for (;;) {
     const left = [

@@ -298,8 +298,7 @@ export class RealNode {
     this.#processes.set(name, proc);
     proc.start();
     const pgid = proc.pid;
-    if (pgid !== undefined)
-      this.#machine.update({ processGroups: [...this.#machine.record.processGroups, pgid] });
+    if (pgid !== undefined) this.#machine.addProcessGroup(pgid);
     return proc;
   }
 
