@@ -206,6 +206,63 @@ describe('real mode', () => {
     assert.equal((await getOnce(`${url}version.txt`)).body, '1.17.1\n');
   });
 
+  test('nginx:1.17.2 runs as non-root with a read-only root, no capabilities and the safe sysctl for port 80; stub_status on 8080', async () => {
+    await cluster.admin.must('POST', `/api/v1/namespaces/${ns}/pods`, {
+      metadata: { name: 'nonroot' },
+      spec: {
+        securityContext: {
+          runAsUser: 33,
+          runAsGroup: 33,
+          runAsNonRoot: true,
+          seccompProfile: { type: 'RuntimeDefault' },
+          sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }],
+        },
+        containers: [
+          {
+            name: 'nginx',
+            image: 'nginx:1.17.2',
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ['ALL'] },
+            },
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          },
+        ],
+        volumes: [{ name: 'tmp', emptyDir: {} }],
+      },
+    });
+    const ip = await until('the pod to be Ready', async () => {
+      const p = (await cluster.admin.must('GET', `/api/v1/namespaces/${ns}/pods/nonroot`)).json<{
+        status: { podIP?: string; conditions?: { type: string; status: string }[] };
+      }>();
+      return p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+        ? p.status.podIP
+        : undefined;
+    });
+    const page = await until('nginx to answer on the pod address', async () => {
+      const res = await getOnce(`http://${ip}/version.txt`);
+      return res.status === 200 ? res : undefined;
+    });
+    assert.equal(page.body, '1.17.2\n');
+    assert.equal(page.headers['x-pod'], 'nonroot');
+    const status = await getOnce(`http://${ip}:8080/stub_status`);
+    assert.match(status.body, /^Active connections: \d+ \nserver accepts handled requests\n \d+ \d+ \d+ /);
+    const proc = await kubectl(
+      cluster,
+      'exec',
+      '-n',
+      ns,
+      'nonroot',
+      '--',
+      'grep',
+      '-E',
+      '^(Uid|CapEff)',
+      '/proc/1/status',
+    );
+    assert.match(proc, /^Uid:\s+33\s+33\s+33\s+33\nCapEff:\s+0+\n$/);
+  });
+
   test('kubectl exec and kubectl logs reach the pods through the kubelet API', async () => {
     const pod = (
       await cluster.admin.must('GET', `/api/v1/namespaces/${ns}/pods?labelSelector=app%3Dweb`)
