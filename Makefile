@@ -8,8 +8,8 @@ SHELL := /usr/bin/env bash
 IMG ?= controller:latest
 # Container tool for docker-build and docker-push: docker when its engine answers, else podman if
 # installed, else Debian's buildah, which builds the Dockerfile on a local Node base with no registry
-# (hack/cluster/real-node/operator-image.ts; the image then lives in the local cache, and
-# `npm run cluster -- load IMG` puts it on a running real node).
+# (hack/cluster/real-node/operator-image.ts; the image then lives in the local cache, and goes into
+# a running real node at once).
 CONTAINER_TOOL ?= $(shell if docker info >/dev/null 2>&1; then echo docker; elif command -v podman >/dev/null; then echo podman; else echo buildah; fi)
 
 ##@ Setup

@@ -50,5 +50,9 @@ if [[ ! -e "$policy" ]]; then
   made_policy=1
 fi
 trap '((made_policy)) && rm -f "$policy"' EXIT
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Package lists that are too old name files the mirror no longer has: refresh them once and retry.
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 echo "[packages] installed in $((SECONDS - start))s"
