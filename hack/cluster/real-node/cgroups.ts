@@ -36,20 +36,30 @@ function controllersOf(superOptions: string): string[] {
 
 /** The v1 hierarchies mounted in this process's mount namespace (cgroup2 is left out). */
 export function cgroupV1Hierarchies(): Hierarchy[] {
+  return parseHierarchies(
+    readFileSync('/proc/self/cgroup', 'utf8'),
+    readFileSync('/proc/self/mountinfo', 'utf8'),
+  );
+}
+
+/**
+ * The v1 hierarchies of a process, from its /proc/<pid>/cgroup and /proc/<pid>/mountinfo texts: each
+ * cgroup mount, matched to the process's own cgroup in it by the controllers they name.
+ */
+export function parseHierarchies(cgroupText: string, mountinfoText: string): Hierarchy[] {
   const own = new Map<string, string>();
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+  for (const line of cgroupText.split('\n')) {
     const m = line.match(/^\d+:([^:]*):(.*)$/);
     if (m?.[1]) own.set(m[1].split(',').sort().join(','), m[2] as string);
   }
   const out: Hierarchy[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+  for (const line of mountinfoText.split('\n')) {
     const [left, right] = line.split(' - ');
     if (!left || !right) continue;
     const [fstype, , superOptions] = right.split(' ');
     if (fstype !== 'cgroup' || !superOptions) continue;
     const mountPoint = left.split(' ')[4] as string;
-    const key = controllersOf(superOptions).join(',');
-    const ownPath = own.get(key);
+    const ownPath = own.get(controllersOf(superOptions).join(','));
     if (ownPath === undefined) continue;
     out.push({
       mountPoint,

@@ -46,7 +46,7 @@ function toInt(ip: string): number {
 }
 
 /** Whether two IPv4 ranges (CIDR or single address) share an address. */
-function overlaps(a: string, b: string): boolean {
+export function overlaps(a: string, b: string): boolean {
   const range = (cidr: string): [number, number] => {
     const [ip, len] = cidr.split('/');
     const bits = len === undefined ? 32 : Number(len);
