@@ -102,6 +102,9 @@ export async function operatorImage(log: Log, name = operatorImageName): Promise
   await rm(storage, { recursive: true, force: true });
   await mkdir(storage, { recursive: true });
   const started = Date.now();
+  // buildah (as root) keeps a blob-info cache in /var/lib/containers/cache whatever --root says; a
+  // folder it makes only for this build goes with the build.
+  const madeBlobCache = !existsSync('/var/lib/containers');
   try {
     log(`[image] building ${fullName} from the Dockerfile with buildah (base ${imageNames.nodeBase})`);
     const policy = join(storage, 'policy.json');
@@ -182,6 +185,7 @@ export async function operatorImage(log: Log, name = operatorImageName): Promise
     return { dir, names: [fullName] };
   } finally {
     await rm(storage, { recursive: true, force: true });
+    if (madeBlobCache) await rm('/var/lib/containers', { recursive: true, force: true });
   }
 }
 
