@@ -111,6 +111,7 @@ export async function machineSnapshot(): Promise<MachineSnapshot> {
       '/var/log/containers',
       '/var/log/pods',
       '/var/lib/elasticweb-real-node',
+      '/var/lib/containers',
     ].filter((d) => existsSync(d)),
     nodeProcesses: nodeProcesses(),
   };
