@@ -20,6 +20,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import { imageNames, nodeBaseImage } from '../../hack/cluster/real-node/images.ts';
+import { readSysctl } from '../../hack/cluster/real-node/machine-state.ts';
 import { operatorImage } from '../../hack/cluster/real-node/operator-image.ts';
 import { type MachineSnapshot, machineSnapshot } from '../support/machine-snapshot.ts';
 import { waitUntilGone } from '../support/processes.ts';
@@ -87,9 +88,11 @@ async function kubectl(cluster: LocalCluster, ...args: string[]): Promise<string
 describe('real mode', () => {
   let snapshot: MachineSnapshot;
   let cluster: LocalCluster;
+  let snapshotForward: string | undefined;
 
   before(async () => {
     snapshot = await machineSnapshot();
+    snapshotForward = readSysctl('net.ipv4.ip_forward');
     const log = (m: string) => console.log(`# ${m}`);
     cluster = await LocalCluster.start({ mode: 'real', log, nodeImages: [await nodeBaseImage(log)] });
     await cluster.admin.must('POST', '/api/v1/namespaces', { metadata: { name: ns } });
@@ -261,6 +264,32 @@ describe('real mode', () => {
       '/proc/1/status',
     );
     assert.match(proc, /^Uid:\s+33\s+33\s+33\s+33\nCapEff:\s+0+\n$/);
+  });
+
+  test('pods reach each other through a ClusterIP (itself included), confined to the bridge, with the machine forwarding nothing', async () => {
+    const svc = (await cluster.admin.must('GET', `/api/v1/namespaces/${ns}/services/web`)).json<{
+      spec: { clusterIP: string };
+    }>();
+    const pods = (await cluster.admin.must('GET', `/api/v1/namespaces/${ns}/pods?labelSelector=app%3Dweb`))
+      .json<{
+        items: { metadata: { name: string } }[];
+      }>()
+      .items.map((p) => p.metadata.name);
+    // 20 requests from one pod, each on a new connection, with bash's /dev/tcp (the image has no curl).
+    const script = `for i in $(seq 20); do exec 3<>/dev/tcp/${svc.spec.clusterIP}/80; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; grep -i '^x-pod:' <&3; exec 3<&-; done`;
+    const out = await kubectl(cluster, 'exec', '-n', ns, pods[0] as string, '--', 'bash', '-c', script);
+    const seen = new Set(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.replace(/^x-pod:\s*/i, '').trim()),
+    );
+    assert.deepEqual([...seen].sort(), [...pods].sort(), out);
+    // Forwarding is on for the bridge alone, and pods' packets to anywhere else are dropped.
+    assert.equal(readSysctl('net.ipv4.ip_forward'), snapshotForward);
+    assert.equal(readSysctl('net.ipv4.conf.elasticweb0.forwarding'), '1');
+    const { stdout } = await run('nft', ['list', 'table', 'inet', 'elasticweb-real-node']);
+    assert.match(stdout, /iifname "elasticweb0" oifname != "elasticweb0" drop/);
   });
 
   test('kubectl exec and kubectl logs reach the pods through the kubelet API', async () => {

@@ -4,9 +4,11 @@
  * a veth on it and an address of its /24.
  *
  * Fixed per machine (one real node per machine): bridge `elasticweb0`, 10.77.0.0/24, node address
- * 10.77.0.1. Pods reach the node's address directly and nothing else: no masquerading (ipMasq off),
- * so pod traffic never leaves the machine. The bridge plugin turns net.ipv4.ip_forward on (as a
- * gateway it must); machine-state.ts records the value before and restores it.
+ * 10.77.0.1. The machine's own forwarding stays as it was: the bridge plugin is no gateway (which
+ * would turn net.ipv4.ip_forward on for every interface); instead forwarding is on for the bridge
+ * alone (what a pod -> Service -> pod packet needs, routed back out of the bridge), and a table of
+ * our own drops whatever pods would send anywhere but the bridge. No masquerading either: pod
+ * traffic never leaves the machine. All of it goes with the bridge and the table at cleanup.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -60,11 +62,28 @@ export function overlaps(a: string, b: string): boolean {
   return a0 <= b1 && b0 <= a1;
 }
 
-/** Creates the bridge with the node's address and brings it up. */
+/** The nftables table that keeps pods on the bridge (deleted at cleanup like every new table). */
+export const confinementTable = 'elasticweb-real-node';
+
+/**
+ * Creates the bridge with the node's address, forwarding on it alone, and the rule that drops pod
+ * packets routed anywhere but back onto the bridge; brings the bridge up last.
+ */
 export async function createBridge(): Promise<void> {
   const { bridge, nodeIp, prefixLength } = podNetwork;
   await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await run('ip', ['addr', 'add', `${nodeIp}/${prefixLength}`, 'dev', bridge]);
+  // IPv4 forwards by the setting of the interface a packet came in on.
+  await writeFile(`/proc/sys/net/ipv4/conf/${bridge}/forwarding`, '1');
+  await nft(
+    `table inet ${confinementTable} {
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname "${bridge}" oifname != "${bridge}" drop
+  }
+}
+`,
+  );
   await run('ip', ['link', 'set', bridge, 'up']);
 }
 
@@ -78,7 +97,9 @@ export async function writeCniConfig(confDir: string, dataDir: string): Promise<
       {
         type: 'bridge',
         bridge: podNetwork.bridge,
-        isGateway: true,
+        // The bridge already holds the gateway address; as a gateway the plugin would also turn on
+        // net.ipv4.ip_forward for the whole machine.
+        isGateway: false,
         ipMasq: false,
         hairpinMode: true,
         ipam: {
@@ -92,4 +113,14 @@ export async function writeCniConfig(confDir: string, dataDir: string): Promise<
     ],
   };
   await writeFile(join(confDir, '10-elasticweb.conflist'), JSON.stringify(conflist, null, 2));
+}
+
+/** Runs `nft -f -` with `script` on its standard input. */
+function nft(script: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('nft', ['-f', '-'], (err, _out, stderr) =>
+      err ? reject(new Error(`nft -f -: ${stderr || err.message}`)) : resolve(),
+    );
+    child.stdin?.end(script);
+  });
 }
