@@ -8,11 +8,13 @@
  * (sysctls, the bridge, nftables, cgroups) are undone only when they are still there.
  *
  * What a node changes, and how it is undone:
- *  - sysctls in `watchedSysctls` (ip_forward by the bridge plugin, route_localnet by kube-proxy):
- *    the values at start are recorded and written back;
- *  - nftables tables (kube-proxy and the kubelet program iptables-nft): kube-proxy --cleanup, then
- *    every table that did not exist at start is deleted;
- *  - the node's bridge: deleted;
+ *  - sysctls in `watchedSysctls` (route_localnet, which kube-proxy turns on for NodePorts on
+ *    127.0.0.1; the others are watched in case a program changes them): the values at start are
+ *    recorded and written back;
+ *  - nftables tables (kube-proxy and the kubelet program iptables-nft; cni.ts adds the table that
+ *    keeps pods on the bridge): kube-proxy --cleanup, then every table that did not exist at start
+ *    is deleted;
+ *  - the node's bridge (with the forwarding set on it alone): deleted;
  *  - `realnode` cgroups in each v1 hierarchy (under this process's own cgroup): every task in them
  *    is killed, then they are removed deepest first;
  *  - processes: the recorded process groups, and every process still in the node's private mount
