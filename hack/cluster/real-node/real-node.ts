@@ -11,8 +11,10 @@
  *     its certificate;
  *  3. start(): containerd in its namespace, image import, kubelet, kube-proxy, the API forwarder;
  *     resolves once the Node is Ready and Services are programmed;
- *  4. stop(): ends every process (pods included) and restores every machine setting it changed
- *     (machine-state.ts). If the owner is killed instead, the reaper runs cleanup.ts.
+ *  4. stopProcesses(), before the control plane stops: kube-proxy, kubelet, forwarder, containerd;
+ *  5. restoreMachine(), after it: every process left (shims, containers) is killed and every machine
+ *     setting it changed restored (machine-state.ts). If the owner is killed instead, the reaper runs
+ *     cleanup.ts, which does the same from the record on disk.
  */
 
 import { execFile } from 'node:child_process';
@@ -95,6 +97,7 @@ export interface ControlPlaneView {
   kubeconfigFor(userName: string, user: Record<string, string>): object;
 }
 
+/** The node of a `real`-mode LocalCluster (`cluster.node`); tests read its address, logs and programs. */
 export class RealNode {
   readonly name = realNodeName;
   /** The node's address: its bridge, where pods reach the API server and the kubelet listens. */
