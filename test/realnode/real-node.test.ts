@@ -85,12 +85,35 @@ async function kubectl(cluster: LocalCluster, ...args: string[]): Promise<string
   return stdout;
 }
 
+/**
+ * Rules of someone else's in the tables kube-proxy and the kubelet also use (as Docker or a firewall
+ * would have), so that stop() must remove the node's chains from them and leave these be.
+ */
+const preexisting = 'ELASTICWEB-TEST-PREEXISTING';
+let tablesBefore: string[] = [];
+async function addPreexistingRules(): Promise<void> {
+  tablesBefore = (await run('nft', ['list', 'tables'])).stdout.split('\n').filter(Boolean);
+  for (const table of ['filter', 'nat']) {
+    await run('iptables', ['-t', table, '-N', preexisting]);
+    await run('iptables', ['-t', table, '-A', preexisting, '-s', '192.0.2.99/32', '-j', 'RETURN']);
+  }
+}
+async function removePreexistingRules(): Promise<void> {
+  for (const table of ['filter', 'nat']) {
+    await run('iptables', ['-t', table, '-F', preexisting]).catch(() => {});
+    await run('iptables', ['-t', table, '-X', preexisting]).catch(() => {});
+    if (!tablesBefore.includes(`table ip ${table}`))
+      await run('nft', ['delete', 'table', 'ip', table]).catch(() => {});
+  }
+}
+
 describe('real mode', () => {
   let snapshot: MachineSnapshot;
   let cluster: LocalCluster;
   let snapshotForward: string | undefined;
 
   before(async () => {
+    await addPreexistingRules();
     snapshot = await machineSnapshot();
     snapshotForward = readSysctl('net.ipv4.ip_forward');
     const log = (m: string) => console.log(`# ${m}`);
@@ -106,6 +129,7 @@ describe('real mode', () => {
   after(async () => {
     // Normally stopped by the last test; this is for a failure before it.
     await cluster?.stop();
+    await removePreexistingRules();
   });
 
   test('the node is Ready with the node address, next to no kwok node', async () => {

@@ -11,9 +11,9 @@
  *  - sysctls in `watchedSysctls` (route_localnet, which kube-proxy turns on for NodePorts on
  *    127.0.0.1; the others are watched in case a program changes them): the values at start are
  *    recorded and written back;
- *  - nftables tables (kube-proxy and the kubelet program iptables-nft; cni.ts adds the table that
- *    keeps pods on the bridge): kube-proxy --cleanup, then every table that did not exist at start
- *    is deleted;
+ *  - nftables (kube-proxy and the kubelet program iptables-nft; cni.ts adds the table that keeps
+ *    pods on the bridge): kube-proxy --cleanup, then every table that did not exist at start is
+ *    deleted, and in those that did, every chain that did not (with the rules that jump to it);
  *  - the node's bridge (with the forwarding set on it alone): deleted;
  *  - `realnode` cgroups in each v1 hierarchy (under this process's own cgroup): every task in them
  *    is killed, then they are removed deepest first;
@@ -82,6 +82,8 @@ export interface MachineRecord {
   sysctls: Record<string, string>;
   /** `family name` of every nftables table at start. */
   nftTables: string[];
+  /** The chains of each of those tables at start (by `family name`). */
+  nftChains?: Record<string, string[]>;
   /** Folders outside the cluster folder that this node created. */
   createdDirs: string[];
   /** The bridge this node created. */
@@ -149,6 +151,48 @@ async function nftTables(): Promise<string[]> {
   }
 }
 
+interface NftObject {
+  chain?: { name: string };
+  rule?: { chain: string; handle: number; expr: unknown[] };
+}
+
+/** The objects of one table (`family name`), from `nft -j`. */
+async function nftTable(table: string): Promise<NftObject[]> {
+  const { stdout } = await run('nft', ['-j', 'list', 'table', ...table.split(' ')], { maxBuffer: 64 << 20 });
+  return (JSON.parse(stdout) as { nftables: NftObject[] }).nftables;
+}
+
+async function nftChainsOf(tables: string[]): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const table of tables) {
+    out[table] = (await nftTable(table).catch(() => [])).flatMap((o) => (o.chain ? [o.chain.name] : []));
+  }
+  return out;
+}
+
+/**
+ * In a table that existed before the node, removes the chains that did not (kube-proxy's and the
+ * kubelet's, and the base chains iptables-nft made for them) and the rules jumping to them from
+ * chains that did, leaving whatever else is in the table as it is.
+ */
+async function removeNewChains(table: string, before: string[]): Promise<void> {
+  const objects = await nftTable(table);
+  const existed = new Set(before);
+  const added = objects.flatMap((o) => (o.chain && !existed.has(o.chain.name) ? [o.chain.name] : []));
+  if (added.length === 0) return;
+  const addedSet = new Set(added);
+  const [family, name] = table.split(' ') as [string, string];
+  for (const o of objects) {
+    const rule = o.rule;
+    if (!rule || addedSet.has(rule.chain)) continue;
+    const text = JSON.stringify(rule.expr);
+    const jumps = added.some((c) => text.includes(`"target":${JSON.stringify(c)}`));
+    if (jumps) await run('nft', ['delete', 'rule', family, name, rule.chain, 'handle', String(rule.handle)]);
+  }
+  for (const chain of added) await run('nft', ['flush', 'chain', family, name, chain]);
+  for (const chain of added) await run('nft', ['delete', 'chain', family, name, chain]);
+}
+
 function readRecord(): MachineRecord | undefined {
   try {
     return JSON.parse(readFileSync(statePath, 'utf8')) as MachineRecord;
@@ -213,6 +257,7 @@ export class MachineChanges {
       clusterDir,
       sysctls,
       nftTables: await nftTables(),
+      nftChains: await nftChainsOf(await nftTables()),
       createdDirs: [],
       cgroupDirs: [],
       processGroups: [],
@@ -393,7 +438,15 @@ async function restoreRecord(record: MachineRecord, log: (m: string) => void): P
   }
   const before = new Set(record.nftTables);
   for (const table of await nftTables()) {
-    if (before.has(table)) continue;
+    if (before.has(table)) {
+      const chains = record.nftChains?.[table];
+      if (chains) {
+        await removeNewChains(table, chains).catch((e: Error) =>
+          problems.push(`removing new chains from table ${table}: ${e.message}`),
+        );
+      }
+      continue;
+    }
     await run('nft', ['delete', 'table', ...table.split(' ')]).catch((e: Error) =>
       problems.push(`nft delete table ${table}: ${e.message}`),
     );
