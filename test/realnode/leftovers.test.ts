@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { machineStateDir, readSysctl, restoreLeftovers } from '../../hack/cluster/real-node/machine-state.ts';
+import { readSysctl } from '../../hack/cluster/real-node/machine-facts.ts';
+import { machineStateDir, restoreLeftovers } from '../../hack/cluster/real-node/machine-state.ts';
 
 test('a record from an earlier boot: its folders are removed, nothing else is touched', async () => {
   assert.equal(existsSync(join(machineStateDir, 'state.json')), false, 'no real node runs or was left here');

@@ -20,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import { imageNames, nodeBaseImage } from '../../hack/cluster/real-node/images.ts';
-import { readSysctl } from '../../hack/cluster/real-node/machine-state.ts';
+import { readSysctl } from '../../hack/cluster/real-node/machine-facts.ts';
 import { operatorImage } from '../../hack/cluster/real-node/operator-image.ts';
 import { type MachineSnapshot, machineSnapshot } from '../support/machine-snapshot.ts';
 import { waitUntilGone } from '../support/processes.ts';

@@ -21,24 +21,20 @@
  *    namespace (containerd's shims and the containers), are killed;
  *  - state folders outside the cluster folder that did not exist at start: removed.
  */
-import { execFile } from 'node:child_process';
 import {
   closeSync,
   existsSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
-  readlinkSync,
   renameSync,
   rmdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { bootId, nftChainsOf, nftTables, readSysctl, startTimeOf } from './machine-facts.ts';
+import { restoreRecord } from './machine-restore.ts';
 
 export const machineStateDir = '/var/lib/elasticweb-real-node';
 const statePath = join(machineStateDir, 'state.json');
@@ -100,36 +96,6 @@ export interface MachineRecord {
 
 export class RealNodeBusyError extends Error {}
 
-function sysctlPath(name: string): string {
-  return join('/proc/sys', ...name.split('.'));
-}
-
-export function readSysctl(name: string): string | undefined {
-  try {
-    return readFileSync(sysctlPath(name), 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
-function writeSysctl(name: string, value: string): void {
-  writeFileSync(sysctlPath(name), value);
-}
-
-function bootId(): string {
-  return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-}
-
-function startTimeOf(pid: number): string | undefined {
-  try {
-    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 function currentOwner(pid = process.pid): Owner {
   return { pid, startTime: startTimeOf(pid) ?? '', bootId: bootId() };
 }
@@ -137,60 +103,6 @@ function currentOwner(pid = process.pid): Owner {
 /** Whether the process an Owner names is still running (same boot, same pid, same start time). */
 export function ownerAlive(owner: Owner): boolean {
   return owner.bootId === bootId() && startTimeOf(owner.pid) === owner.startTime;
-}
-
-async function nftTables(): Promise<string[]> {
-  try {
-    const { stdout } = await run('nft', ['list', 'tables']);
-    return stdout
-      .split('\n')
-      .map((l) => l.trim().replace(/^table /, ''))
-      .filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-interface NftObject {
-  chain?: { name: string };
-  rule?: { chain: string; handle: number; expr: unknown[] };
-}
-
-/** The objects of one table (`family name`), from `nft -j`. */
-async function nftTable(table: string): Promise<NftObject[]> {
-  const { stdout } = await run('nft', ['-j', 'list', 'table', ...table.split(' ')], { maxBuffer: 64 << 20 });
-  return (JSON.parse(stdout) as { nftables: NftObject[] }).nftables;
-}
-
-async function nftChainsOf(tables: string[]): Promise<Record<string, string[]>> {
-  const out: Record<string, string[]> = {};
-  for (const table of tables) {
-    out[table] = (await nftTable(table).catch(() => [])).flatMap((o) => (o.chain ? [o.chain.name] : []));
-  }
-  return out;
-}
-
-/**
- * In a table that existed before the node, removes the chains that did not (kube-proxy's and the
- * kubelet's, and the base chains iptables-nft made for them) and the rules jumping to them from
- * chains that did, leaving whatever else is in the table as it is.
- */
-async function removeNewChains(table: string, before: string[]): Promise<void> {
-  const objects = await nftTable(table);
-  const existed = new Set(before);
-  const added = objects.flatMap((o) => (o.chain && !existed.has(o.chain.name) ? [o.chain.name] : []));
-  if (added.length === 0) return;
-  const addedSet = new Set(added);
-  const [family, name] = table.split(' ') as [string, string];
-  for (const o of objects) {
-    const rule = o.rule;
-    if (!rule || addedSet.has(rule.chain)) continue;
-    const text = JSON.stringify(rule.expr);
-    const jumps = added.some((c) => text.includes(`"target":${JSON.stringify(c)}`));
-    if (jumps) await run('nft', ['delete', 'rule', family, name, rule.chain, 'handle', String(rule.handle)]);
-  }
-  for (const chain of added) await run('nft', ['flush', 'chain', family, name, chain]);
-  for (const chain of added) await run('nft', ['delete', 'chain', family, name, chain]);
 }
 
 function readRecord(): MachineRecord | undefined {
@@ -246,7 +158,11 @@ export class MachineChanges {
       await restoreLeftovers(log);
     }
     // The lock is ours: anything recorded now is a leftover of a dead owner (the lock file was gone).
-    if (readRecord()) await restoreRecord(readRecord() as MachineRecord, log);
+    const stale = readRecord();
+    if (stale) {
+      await restoreRecord(stale, log);
+      rmSync(statePath, { force: true });
+    }
     const sysctls: Record<string, string> = {};
     for (const name of watchedSysctls) {
       const value = readSysctl(name);
@@ -281,11 +197,6 @@ export class MachineChanges {
     mkdirSync(dir, { recursive: true });
   }
 
-  setSysctl(name: string, value: string): void {
-    if (!(name in this.record.sysctls)) throw new Error(`sysctl ${name} is not in watchedSysctls`);
-    writeSysctl(name, value);
-  }
-
   update(
     change: Partial<Omit<MachineRecord, 'owner' | 'sysctls' | 'nftTables' | 'createdDirs' | 'processGroups'>>,
   ): void {
@@ -302,6 +213,7 @@ export class MachineChanges {
   /** Undoes every recorded change, then releases the lock. */
   async restore(log: (m: string) => void = () => {}): Promise<void> {
     await restoreRecord(this.record, log);
+    rmSync(statePath, { force: true });
     rmSync(lockPath, { force: true });
     removeStateDirIfEmpty();
   }
@@ -318,6 +230,7 @@ export async function restoreLeftovers(log: (m: string) => void = () => {}): Pro
   if (record) {
     log(`undoing what an earlier real node (pid ${record.owner.pid}, ${record.clusterDir}) left behind`);
     await restoreRecord(record, log);
+    rmSync(statePath, { force: true });
   }
   rmSync(lockPath, { force: true });
   removeStateDirIfEmpty();
@@ -331,167 +244,4 @@ function removeStateDirIfEmpty(): void {
   } catch {
     // not empty, or already gone
   }
-}
-
-/**
- * Kills a recorded process group, only while its leader is the very process recorded (same start
- * time): a pid reused later by someone else's process is never signalled.
- */
-function killGroup(group: { pgid: number; startTime: string }): void {
-  if (startTimeOf(group.pgid) !== group.startTime) return;
-  try {
-    process.kill(-group.pgid, 'SIGKILL');
-  } catch {
-    // gone
-  }
-}
-
-/** The programs a node runs in its namespace (containers are found by their cgroups instead). */
-const namespacePrograms = new Set([
-  'containerd',
-  'containerd-shim-runc-v2',
-  'containerd-shim',
-  'runc',
-  'kubelet',
-]);
-
-/**
- * Node programs whose mount namespace is `ns` (`mnt:[inode]`). The program name is checked too: once
- * a namespace is gone its inode number can name a new one.
- */
-function processesInNamespace(ns: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/ns/mnt`) !== ns) continue;
-      const exe = readlinkSync(`/proc/${entry}/exe`);
-      if (namespacePrograms.has(exe.slice(exe.lastIndexOf('/') + 1))) pids.push(Number(entry));
-    } catch {
-      // exited, or a kernel thread
-    }
-  }
-  return pids;
-}
-
-/** Every cgroup folder under `root`, deepest first. */
-function cgroupTree(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) if (e.isDirectory()) walk(join(dir, e.name));
-    out.push(dir);
-  };
-  walk(root);
-  return out;
-}
-
-function tasksIn(dir: string): number[] {
-  try {
-    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-async function restoreRecord(record: MachineRecord, log: (m: string) => void): Promise<void> {
-  // After a reboot, processes, sysctls, the bridge, nftables and cgroups are gone with the old boot
-  // (and pids, namespace numbers and sysctl values mean other things): only folders remain to remove.
-  if (record.owner.bootId !== bootId()) {
-    log('the machine restarted since that node ran: removing its folders only');
-    for (const dir of [...record.createdDirs].reverse()) rmSync(dir, { recursive: true, force: true });
-    rmSync(record.clusterDir, { recursive: true, force: true });
-    rmSync(statePath, { force: true });
-    return;
-  }
-  const problems: string[] = [];
-  // 1. Processes: the node's own groups, then everything in its mount namespace and cgroups.
-  for (const group of record.processGroups) killGroup(group);
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const left = [
-      ...(record.mountNamespace ? processesInNamespace(record.mountNamespace) : []),
-      ...record.cgroupDirs.flatMap((d) => cgroupTree(d).flatMap(tasksIn)),
-    ].filter((pid) => pid !== process.pid);
-    if (left.length === 0) break;
-    if (Date.now() > deadline) {
-      problems.push(`processes still running: ${[...new Set(left)].join(' ')}`);
-      break;
-    }
-    for (const pid of left) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  // 2. Packet filtering: kube-proxy's own cleanup, then the tables that were not there at start.
-  if (record.kubeProxy && existsSync(record.kubeProxy)) {
-    await run(record.kubeProxy, ['--cleanup'], { timeout: 30_000 }).catch(() => {});
-  }
-  const before = new Set(record.nftTables);
-  for (const table of await nftTables()) {
-    if (before.has(table)) {
-      const chains = record.nftChains?.[table];
-      if (chains) {
-        await removeNewChains(table, chains).catch((e: Error) =>
-          problems.push(`removing new chains from table ${table}: ${e.message}`),
-        );
-      }
-      continue;
-    }
-    await run('nft', ['delete', 'table', ...table.split(' ')]).catch((e: Error) =>
-      problems.push(`nft delete table ${table}: ${e.message}`),
-    );
-  }
-  // 3. The bridge (its addresses and routes go with it).
-  if (record.bridge && existsSync(`/sys/class/net/${record.bridge}`)) {
-    await run('ip', ['link', 'delete', record.bridge]).catch((e: Error) =>
-      problems.push(`ip link delete ${record.bridge}: ${e.message}`),
-    );
-  }
-  // 4. Sysctls, each back to its value at start.
-  for (const [name, value] of Object.entries(record.sysctls)) {
-    if (readSysctl(name) === value) continue;
-    try {
-      writeSysctl(name, value);
-    } catch (e) {
-      problems.push(`sysctl ${name}=${value}: ${(e as Error).message}`);
-    }
-  }
-  // 5. Cgroups, deepest first (a cgroup goes once its tasks have exited).
-  for (const root of record.cgroupDirs) {
-    for (const dir of cgroupTree(root)) {
-      for (let i = 0; ; i++) {
-        try {
-          rmdirSync(dir);
-          break;
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') break;
-          if (i >= 50) {
-            problems.push(`rmdir ${dir}: ${code}`);
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-    }
-  }
-  // 6. Folders this node created outside its cluster folder, and the cluster folder.
-  for (const dir of [...record.createdDirs].reverse()) rmSync(dir, { recursive: true, force: true });
-  rmSync(record.clusterDir, { recursive: true, force: true });
-  if (problems.length) {
-    // Keep the record so the next start tries again; say what is left.
-    log(`could not undo everything: ${problems.join('; ')}`);
-    throw new Error(`real node cleanup incomplete: ${problems.join('; ')}`);
-  }
-  rmSync(statePath, { force: true });
 }
