@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { importLayout } from './cluster/real-node/images.ts';
+import { importLayout } from './cluster/real-node/containerd.ts';
 import { operatorImage, operatorImageName } from './cluster/real-node/operator-image.ts';
 
 const root = resolve(import.meta.dirname, '..');

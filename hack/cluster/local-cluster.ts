@@ -25,7 +25,7 @@ import { generatePki, type Pki } from './pki.ts';
 import { freePort } from './ports.ts';
 import { ManagedProcess } from './process.ts';
 import { RawClient } from './raw-client.ts';
-import type { ImageLayout } from './real-node/images.ts';
+import type { ImageLayout } from './real-node/oci-image.ts';
 import type { RealNode } from './real-node/real-node.ts';
 
 export type ClusterMode = 'api' | 'full' | 'real';

@@ -11,9 +11,11 @@
  *    (in the private namespace), not /run/netns.
  */
 
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Hierarchy } from './cgroups.ts';
+import type { ImageLayout } from './oci-image.ts';
 
 export interface ContainerdPaths {
   /** The node folder's containerd part. */
@@ -104,4 +106,29 @@ export function containerdCommand(
       paths.config,
     ],
   };
+}
+
+/**
+ * Streams layout `dir` as a tar into `ctr images import` against the containerd at `address`, into
+ * the k8s.io namespace the kubelet uses. Resolves with the imported names.
+ */
+export async function importLayout(address: string, layout: ImageLayout): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const tar = spawn('tar', ['-C', layout.dir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ctr = spawn('ctr', ['--address', address, '--namespace', 'k8s.io', 'images', 'import', '-'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    tar.stdout.pipe(ctr.stdin);
+    let err = '';
+    ctr.stderr.on('data', (d: Buffer) => {
+      err += d;
+    });
+    ctr.stdout.resume();
+    ctr.once('error', reject);
+    ctr.once('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`ctr images import of ${layout.names.join(', ')} failed (${code}): ${err}`)),
+    );
+  });
 }

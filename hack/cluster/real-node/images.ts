@@ -10,25 +10,32 @@
  *  - a Node 24 base (Debian minbase + the node binary of the npm package `node` + npm), which the
  *    operator's Dockerfile is built on locally (see operator-image.ts).
  *
- * Each result is an OCI image layout folder (oci-image.ts). Building needs root (debootstrap,
- * chroot) and the Debian packages of packages.sh.
+ * Each result is an OCI image layout folder (oci-image.ts), made of layers that image-layers.ts
+ * builds and caches; containerd.ts imports them. Building needs root (debootstrap, chroot) and the
+ * Debian packages of packages.sh.
  */
-import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { cacheRoot } from './cache.ts';
-import { type OciImageSpec, writeOciLayout } from './oci-image.ts';
+import {
+  cached,
+  debianLayer,
+  filesLayer,
+  imagesDir,
+  key,
+  type Log,
+  sh,
+  suite,
+  tarLayer,
+} from './image-layers.ts';
+import { type ImageLayout, type OciImageSpec, writeOciLayout } from './oci-image.ts';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Debian release and mirror of every root file system here (the mirror can be overridden). */
-const suite = 'bookworm';
-const mirror = () => process.env.ELASTICWEB_DEBIAN_MIRROR || 'http://deb.debian.org/debian';
 /** The pause release Kubernetes' build/pause/Makefile tags (TAG ?= 3.10.2 in v1.37.2). */
 const pauseTag = '3.10.2';
 /** npm inside the Node base image (the npm package `node` brings only the node binary). */
@@ -40,150 +47,6 @@ export const imageNames = {
   nginx: ['docker.io/library/nginx:1.17.1', 'docker.io/library/nginx:1.17.2'],
   nodeBase: `localhost/elasticweb/node:${process.versions.node}`,
 } as const;
-
-export interface ImageLayout {
-  /** An OCI image layout folder (`ctr images import` takes it as a tar stream). */
-  dir: string;
-  /** The image names it holds. */
-  names: string[];
-}
-
-type Log = (message: string) => void;
-
-function key(...parts: (string | Buffer)[]): string {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part).update('\0');
-  return hash.digest('hex').slice(0, 16);
-}
-
-function imagesDir(): string {
-  return join(cacheRoot(), 'images');
-}
-
-/** Runs a command with its output shown only when it fails. */
-async function sh(command: string, args: string[], options: { cwd?: string } = {}): Promise<string> {
-  try {
-    const { stdout } = await run(command, args, { maxBuffer: 64 << 20, ...options });
-    return stdout;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(
-      `${command} ${args.join(' ')} failed: ${e.message}\n${(e.stderr || e.stdout || '').slice(-3000)}`,
-    );
-  }
-}
-
-/** A reproducible uncompressed layer tar of folder `root` (owners kept as numbers, fixed times). */
-async function tarLayer(root: string, out: string): Promise<void> {
-  await sh('tar', [
-    '--numeric-owner',
-    '--sort=name',
-    '--mtime=@0',
-    '--xattrs',
-    '--exclude=./dev/*',
-    '--exclude=./proc/*',
-    '--exclude=./sys/*',
-    '-C',
-    root,
-    '-cf',
-    out,
-    '.',
-  ]);
-}
-
-/**
- * Builds once (per key) what `make` writes into the temporary path it is given, then renames it to
- * `path`: a killed build never leaves a half result under the final name.
- */
-async function cached(path: string, make: (tmp: string) => Promise<void>): Promise<string> {
-  if (existsSync(path)) return path;
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
-  try {
-    await make(tmp);
-    await rename(tmp, path);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-  return path;
-}
-
-/**
- * A Debian minbase root file system with `include` installed, pruned of package caches, docs and
- * locales, as a layer tar. `customize` changes the root before it is packed (its text is part of
- * the key, so a changed recipe is a new layer).
- */
-async function debianLayer(
-  name: string,
-  include: string[],
-  log: Log,
-  customize?: { recipe: string; apply: (root: string) => Promise<void> },
-): Promise<string> {
-  const k = key(suite, 'minbase', include.join(','), 'prune-v1', customize?.recipe ?? '');
-  return cached(join(imagesDir(), `debian-${suite}-${name}-${k}.tar`), async (tmp) => {
-    const root = `${tmp}.root`;
-    const debs = join(imagesDir(), 'debs');
-    await mkdir(debs, { recursive: true });
-    const started = Date.now();
-    log(
-      `[images] debootstrap ${suite} minbase${include.length ? ` + ${include.join(', ')}` : ''} (about a minute) ...`,
-    );
-    try {
-      // debootstrap mounts /proc and /sys inside the new root while it installs; in a private mount
-      // namespace those mounts end with it, even when it is killed, so removing the folder never
-      // reaches into the machine's /proc or /sys.
-      await sh('unshare', [
-        '--mount',
-        '--propagation',
-        'private',
-        '--',
-        'debootstrap',
-        '--variant=minbase',
-        ...(include.length ? [`--include=${include.join(',')}`] : []),
-        `--cache-dir=${debs}`,
-        suite,
-        root,
-        mirror(),
-      ]);
-      for (const dir of [
-        'var/cache/apt/archives',
-        'var/lib/apt/lists',
-        'usr/share/doc',
-        'usr/share/man',
-        'usr/share/info',
-        'usr/share/locale',
-        'var/log',
-      ]) {
-        for (const entry of await readdir(join(root, dir)).catch(() => [] as string[])) {
-          if (entry !== 'partial' && entry !== 'lock')
-            await rm(join(root, dir, entry), { recursive: true, force: true });
-        }
-      }
-      await customize?.apply(root);
-      await tarLayer(root, tmp);
-      log(`[images] ${name} root file system built in ${Math.round((Date.now() - started) / 1000)} s`);
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
-  });
-}
-
-/** A layer tar holding `files` (path inside the image -> content), written with root as owner. */
-async function filesLayer(path: string, files: Record<string, string>): Promise<string> {
-  return cached(path, async (tmp) => {
-    const root = `${tmp}.root`;
-    try {
-      for (const [file, content] of Object.entries(files)) {
-        await mkdir(join(root, dirname(file)), { recursive: true });
-        await writeFile(join(root, file), content);
-      }
-      await tarLayer(root, tmp);
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
-  });
-}
 
 /** The module folder of k8s.io/kubernetes that hack/cluster/k8s/go.mod pins (downloaded if needed). */
 async function kubernetesModuleDir(): Promise<string> {
@@ -356,29 +219,4 @@ export async function nodeBaseImage(log: Log): Promise<ImageLayout> {
 /** The images every real node imports at start: pause and the nginx stand-ins. */
 export async function nodeImages(log: Log): Promise<ImageLayout[]> {
   return [await pauseImage(log), await nginxImages(log)];
-}
-
-/**
- * Streams layout `dir` as a tar into `ctr images import` against the containerd at `address`, into
- * the k8s.io namespace the kubelet uses. Resolves with the imported names.
- */
-export async function importLayout(address: string, layout: ImageLayout): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const tar = spawn('tar', ['-C', layout.dir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const ctr = spawn('ctr', ['--address', address, '--namespace', 'k8s.io', 'images', 'import', '-'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    tar.stdout.pipe(ctr.stdin);
-    let err = '';
-    ctr.stderr.on('data', (d: Buffer) => {
-      err += d;
-    });
-    ctr.stdout.resume();
-    ctr.once('error', reject);
-    ctr.once('exit', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`ctr images import of ${layout.names.join(', ')} failed (${code}): ${err}`)),
-    );
-  });
 }

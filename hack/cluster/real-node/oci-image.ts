@@ -12,6 +12,13 @@ import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+export interface ImageLayout {
+  /** An OCI image layout folder (`ctr images import` takes it as a tar stream). */
+  dir: string;
+  /** The image names it holds. */
+  names: string[];
+}
+
 /** The part of an OCI image config a container runtime reads (image-spec "config" object). */
 export interface ImageRuntimeConfig {
   User?: string;

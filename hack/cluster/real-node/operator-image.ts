@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheRoot } from './cache.ts';
-import { type ImageLayout, imageNames, nodeBaseImage } from './images.ts';
+import { imageNames, nodeBaseImage } from './images.ts';
+import type { ImageLayout } from './oci-image.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..', '..');

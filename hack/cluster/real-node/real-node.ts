@@ -30,12 +30,13 @@ import { ManagedProcess } from '../process.ts';
 import type { RawClient } from '../raw-client.ts';
 import { cgroupV1Hierarchies, nodeCgroupDirs } from './cgroups.ts';
 import { createBridge, podNetwork, writeCniConfig } from './cni.ts';
-import { containerdCommand, writeContainerdConfig } from './containerd.ts';
-import { type ImageLayout, imageNames, importLayout, nodeImages } from './images.ts';
+import { containerdCommand, importLayout, writeContainerdConfig } from './containerd.ts';
+import { imageNames, nodeImages } from './images.ts';
 import { kubeProxyArgs } from './kube-proxy.ts';
 import { kubeletApiRbac, kubeletArgs } from './kubelet.ts';
 import { MachineChanges } from './machine-state.ts';
 import { generateNodePki, type NodePki } from './node-pki.ts';
+import type { ImageLayout } from './oci-image.ts';
 import { assertRealNodeSupported } from './preflight.ts';
 
 const run = promisify(execFile);
