@@ -100,6 +100,12 @@ export async function debianLayer(
     log(
       `[images] debootstrap ${suite} minbase${include.length ? ` + ${include.join(', ')}` : ''} (about a minute) ...`,
     );
+    // A line every 15 s, so a person watching a cold build sees it move.
+    const ticker = setInterval(
+      () =>
+        log(`[images] ${name}: debootstrap still running, ${Math.round((Date.now() - started) / 1000)} s`),
+      15_000,
+    );
     try {
       // debootstrap mounts /proc and /sys inside the new root while it installs; in a private mount
       // namespace those mounts end with it, even when it is killed, so removing the folder never
@@ -117,6 +123,7 @@ export async function debianLayer(
         root,
         mirror(),
       ]);
+      clearInterval(ticker);
       for (const dir of [
         'var/cache/apt/archives',
         'var/lib/apt/lists',
@@ -135,6 +142,7 @@ export async function debianLayer(
       await tarLayer(root, tmp);
       log(`[images] ${name} root file system built in ${Math.round((Date.now() - started) / 1000)} s`);
     } finally {
+      clearInterval(ticker);
       await rm(root, { recursive: true, force: true });
     }
   });
