@@ -85,6 +85,20 @@ async function kubectl(cluster: LocalCluster, ...args: string[]): Promise<string
   return stdout;
 }
 
+/** Processes whose command line names `dir` (a cluster's programs all do: data, certificates, logs). */
+function processesNaming(dir: string): string[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .flatMap((pid) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+        return cmd.includes(dir) ? [`${pid} ${cmd.slice(0, 100)}`] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
 /**
  * Rules of someone else's in the tables kube-proxy and the kubelet also use (as Docker or a firewall
  * would have), so that stop() must remove the node's chains from them and leave these be.
@@ -417,6 +431,7 @@ https.get({ host, port, path: '/version', ca: fs.readFileSync(dir + '/ca.crt'),
       'nginx ran',
     );
     await cluster.stop();
+    assert.deepEqual(processesNaming(cluster.dir), [], 'no process of the cluster is left');
     const afterStop = await machineSnapshot();
     assert.deepEqual(afterStop, snapshot);
   });
@@ -470,7 +485,11 @@ describe('a real node whose owner is killed with SIGKILL', () => {
       'the reaper to restore the machine',
       async () => {
         const now = await machineSnapshot();
-        return now.stateDirs.length === 0 && now.nodeProcesses.length === 0 && !existsSync(info.dir)
+        // The reaper itself names the folder until it is done.
+        return now.stateDirs.length === 0 &&
+          now.nodeProcesses.length === 0 &&
+          !existsSync(info.dir) &&
+          processesNaming(info.dir).length === 0
           ? now
           : undefined;
       },
@@ -502,6 +521,13 @@ describe('a real node whose owner is killed with SIGKILL', () => {
         `the start said it cleaned up: ${messages.join(' | ')}`,
       );
       assert.equal(existsSync(info.dir), false, "the dead owner's cluster folder is gone");
+      // Its control plane too (etcd, kube-apiserver, ...), which only the dead reaper would have ended.
+      assert.deepEqual(
+        await waitUntilGone(info.pids, 10_000),
+        [],
+        'every process of the dead cluster has ended',
+      );
+      assert.deepEqual(processesNaming(info.dir), [], 'no process names its folder');
     } finally {
       await next.stop();
     }

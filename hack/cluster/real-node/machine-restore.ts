@@ -26,6 +26,27 @@ function killGroup(group: { pgid: number; startTime: string }): void {
   }
 }
 
+/**
+ * The process groups of the cluster in `clusterDir` that still run: those its `pids` file lists
+ * (etcd, kube-apiserver, ...), each only if its command line names that folder, so a pid reused by
+ * another program is never signalled.
+ */
+function clusterProcessGroups(clusterDir: string): number[] {
+  let listed: number[];
+  try {
+    listed = readFileSync(join(clusterDir, 'pids'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return listed.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(clusterDir);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** The programs a node runs in its namespace (containers are found by their cgroups instead). */
 const namespacePrograms = new Set([
   'containerd',
@@ -112,8 +133,16 @@ export async function restoreRecord(record: MachineRecord, log: (m: string) => v
     return;
   }
   const problems: string[] = [];
-  // 1. Processes: the node's own groups, then everything in its mount namespace and cgroups.
+  // 1. Processes: the node's own groups, the control plane of its cluster (when the reaper that
+  // should have ended it died too), then everything in its mount namespace and cgroups.
   for (const group of record.processGroups) killGroup(group);
+  for (const pgid of clusterProcessGroups(record.clusterDir)) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
   const deadline = Date.now() + 10_000;
   for (;;) {
     const left = [
