@@ -431,7 +431,12 @@ https.get({ host, port, path: '/version', ca: fs.readFileSync(dir + '/ca.crt'),
       'nginx ran',
     );
     await cluster.stop();
-    assert.deepEqual(processesNaming(cluster.dir), [], 'no process of the cluster is left');
+    // (its reaper notices within a second that the cluster is gone, and exits)
+    await until(
+      'no process of the cluster to be left',
+      async () => (processesNaming(cluster.dir).length === 0 ? true : undefined),
+      10_000,
+    );
     const afterStop = await machineSnapshot();
     assert.deepEqual(afterStop, snapshot);
   });

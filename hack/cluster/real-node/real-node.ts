@@ -346,8 +346,8 @@ export class RealNode {
     this.#stopped = true;
     for (const name of ['kube-proxy', 'kubelet', 'api-forwarder'])
       await this.#processes.get(name)?.stop(3000);
-    this.#processes.get('containerd')?.signal('SIGKILL');
-    await this.#processes.get('containerd')?.exited;
+    // (stop(), not a bare wait on the exit: its timer keeps this process alive until containerd is gone)
+    await this.#processes.get('containerd')?.stop(2000);
   }
 
   /** Restores every machine setting the node changed and releases the machine (machine-state.ts). */
