@@ -2,21 +2,28 @@
 # The ElasticWeb operator image. The build stage strips the TypeScript types into dist/ (plain
 # JavaScript: running .ts directly would load Node's type stripper, about 30 MiB of resident memory);
 # the deps stage installs production dependencies only.
+#
+# The base images are build arguments, defaulting to the public ones, so that a machine with no
+# registry can supply its own: `make docker-build` without a Docker engine builds with buildah and
+# passes a local base (Debian + the Node 24 binary of the npm package `node` + npm, with /nodejs/bin/node
+# and user 65532 where distroless has them; hack/cluster/real-node/operator-image.ts).
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
-FROM node:24-bookworm-slim AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY src ./src
 RUN npm run build
 
-FROM node:24-bookworm-slim AS deps
+FROM ${BUILD_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --omit=dev leaves out TypeScript, biome, the test tools and the `node` package (the base has Node 24).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

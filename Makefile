@@ -6,8 +6,11 @@ SHELL := /usr/bin/env bash
 
 # Image to build, push and deploy.
 IMG ?= controller:latest
-# Container tool for docker-build and docker-push (docker or podman).
-CONTAINER_TOOL ?= docker
+# Container tool for docker-build and docker-push: docker when its engine answers, else podman if
+# installed, else Debian's buildah, which builds the Dockerfile on a local Node base with no registry
+# (hack/cluster/real-node/operator-image.ts; the image then lives in the local cache, and goes into
+# a running real node at once).
+CONTAINER_TOOL ?= $(shell if docker info >/dev/null 2>&1; then echo docker; elif command -v podman >/dev/null; then echo podman; else echo buildah; fi)
 
 ##@ Setup
 
@@ -20,6 +23,11 @@ deps: node_modules/.package-lock.json ## Install the npm packages (Node 24 comes
 .PHONY: cluster-binaries
 cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (cached).
 	bash hack/cluster/build.sh
+
+.PHONY: real-node-deps
+real-node-deps: ## Install a real node's Debian packages (apt-get, only what is missing); build kubelet, kube-proxy, CNI plugins (cached).
+	bash hack/cluster/real-node/packages.sh
+	bash hack/cluster/build.sh --real-node
 
 ##@ Development
 
@@ -46,7 +54,7 @@ lint: deps ## Type-check (tsc) and lint (biome).
 	npm run lint
 
 .PHONY: test
-test: deps cluster-binaries helm-binary ## Run every test: unit, alerts, end-to-end and faults, on local clusters.
+test: deps cluster-binaries helm-binary real-node-deps ## Run every test: unit, runtime, alerts, end-to-end, real node and faults, on local clusters.
 	npm test
 
 ##@ Build
@@ -61,8 +69,12 @@ run: deps ## Run the operator against the current kubeconfig (or a local cluster
 	npm run demo
 
 .PHONY: docker-build
-docker-build: ## Build the operator image IMG.
+docker-build: deps ## Build the operator image IMG (with buildah and a local base when there is no Docker engine).
+ifeq ($(CONTAINER_TOOL),buildah)
+	npm run -s image -- $(IMG)
+else
 	$(CONTAINER_TOOL) build -t $(IMG) .
+endif
 
 .PHONY: docker-push
 docker-push: ## Push the operator image IMG.
@@ -91,6 +103,10 @@ undeploy: ## Remove everything deploy installed.
 .PHONY: cluster-up
 cluster-up: deps cluster-binaries ## Start a local full cluster in the background (kubeconfig in .cluster/).
 	npm run cluster -- up --full
+
+.PHONY: cluster-up-real
+cluster-up-real: deps cluster-binaries ## Start a local cluster with one real node (root; kubeconfig in .cluster/).
+	npm run cluster -- up --real
 
 .PHONY: cluster-down
 cluster-down: deps ## Stop the local cluster.

@@ -2,18 +2,22 @@
  * `make run`: the main job, from a fresh machine.
  *
  *  1. Finds the cluster: the current kubeconfig (--kubeconfig / $KUBECONFIG / ~/.kube/config) if there
- *     is one; otherwise starts the project's local full cluster (building it first if needed).
+ *     is one; otherwise starts the project's local cluster (building it first if needed), with a real
+ *     node when this machine can run one, else with kwok's simulated nodes, and says which and why.
  *  2. Installs the CRD.
  *  3. Runs the operator in the foreground, with readable logs.
  *  4. Applies config/samples/ and shows `kubectl get ew` until the sample serves REAL-QPS 2400.
- *  5. Keeps the operator running until Ctrl-C.
+ *  5. On a real node, shows `curl http://127.0.0.1:30003/`: nginx's page, served by the sample's pods.
+ *  6. Keeps the operator running until Ctrl-C.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { realNodeProblems } from './cluster/real-node/preflight.ts';
 import { imageEntrypoint, sourceOf } from './entrypoint.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,9 +31,23 @@ async function findCluster(): Promise<string> {
     say(`Using the current kubeconfig (${configured})`);
     return configured;
   }
-  say('No kubeconfig found: starting the local full cluster (npm run cluster -- up --full)');
+  const problems = await realNodeProblems();
+  let mode: '--real' | '--full' = '--real';
+  if (problems.length === 0) {
+    say('No kubeconfig found: starting the local cluster with a real node (npm run cluster -- up --real)');
+  } else {
+    mode = '--full';
+    say(
+      [
+        'No kubeconfig found, and this machine cannot run a real node:',
+        ...problems.map((p) => `      - ${p}`),
+        "    Starting the local cluster with kwok's simulated nodes instead (npm run cluster -- up --full):",
+        '    pods turn Ready without running, so nothing answers on the NodePort.',
+      ].join('\n'),
+    );
+  }
   await new Promise<void>((ok, fail) => {
-    const child = spawn(process.execPath, [join(root, 'hack/cluster/cli.ts'), 'up', '--full'], {
+    const child = spawn(process.execPath, [join(root, 'hack/cluster/cli.ts'), 'up', mode], {
       stdio: 'inherit',
     });
     child.once('exit', (code) =>
@@ -37,6 +55,32 @@ async function findCluster(): Promise<string> {
     );
   });
   return join(root, '.cluster/kubeconfig');
+}
+
+/** Whether the kubeconfig is the project's local cluster with a real node (the CLI's state says). */
+function onLocalRealNode(kubeconfig: string): boolean {
+  try {
+    const state = JSON.parse(readFileSync(join(root, '.cluster/state.json'), 'utf8')) as { mode?: string };
+    return kubeconfig === join(root, '.cluster/kubeconfig') && state.mode === 'real';
+  } catch {
+    return false;
+  }
+}
+
+/** GET on loopback, for the closing `curl`: status line and body. */
+function curl(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve(`HTTP/${res.httpVersion} ${res.statusCode} ${res.statusMessage}\n${body}`));
+    });
+    req.once('timeout', () => req.destroy(new Error(`${url} did not answer in 5 s`)));
+    req.once('error', reject);
+  });
 }
 
 async function kubectl(kubeconfig: string, ...args: string[]): Promise<string> {
@@ -88,6 +132,16 @@ async function main(): Promise<void> {
   }
   say(real === '2400' ? 'The sample serves REAL-QPS 2400: kubectl get ew -o wide' : 'kubectl get ew -o wide');
   process.stdout.write(await kubectl(kubeconfig, 'get', 'ew', 'elasticweb-sample', '-o', 'wide'));
+  if (onLocalRealNode(kubeconfig)) {
+    // Real pods serve the sample's NodePort; show the page as a browser would get it.
+    say('curl http://127.0.0.1:30003/');
+    let page = '';
+    for (let i = 0; i < 20 && !page.includes('Welcome to nginx!'); i++) {
+      page = await curl('http://127.0.0.1:30003/').catch((e: Error) => `(no answer yet: ${e.message})`);
+      if (!page.includes('Welcome to nginx!')) await new Promise((r) => setTimeout(r, 500));
+    }
+    process.stdout.write(`${page}\n`);
+  }
   say(
     [
       'The operator keeps running. Try: kubectl patch ew elasticweb-sample --type=merge -p \'{"spec":{"totalQPS":4000}}\'',

@@ -1,6 +1,6 @@
 /**
- * Where the control-plane programs are, building them first when any is missing.
- * hack/cluster/build.sh owns the versions and the cache layout; this only asks it.
+ * Where the control-plane programs are (and a real node's, when asked), building them first when any
+ * is missing. hack/cluster/build.sh owns the versions and the cache layout; this only asks it.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +20,14 @@ export interface Binaries {
   kwokStages: string;
   /** The Kubernetes release, for example v1.37.2. */
   kubernetesVersion: string;
+}
+
+/** A real node's programs: same Kubernetes release as the control plane, plus the CNI plugins. */
+export interface NodeBinaries {
+  kubelet: string;
+  kubeProxy: string;
+  /** The folder holding bridge, host-local, loopback and portmap. */
+  cniBinDir: string;
 }
 
 function parse(output: string): Binaries {
@@ -51,7 +59,39 @@ function allPresent(b: Binaries): boolean {
   );
 }
 
+function parseNode(output: string): NodeBinaries {
+  const k8s = output.match(/^KUBERNETES_BIN=(.*)$/m)?.[1];
+  const cni = output.match(/^CNI_BIN=(.*)$/m)?.[1];
+  if (!k8s || !cni) throw new Error(`unexpected output from ${buildScript}:\n${output}`);
+  return { kubelet: join(k8s, 'kubelet'), kubeProxy: join(k8s, 'kube-proxy'), cniBinDir: cni };
+}
+
+function nodePresent(b: NodeBinaries): boolean {
+  return [
+    b.kubelet,
+    b.kubeProxy,
+    ...['bridge', 'host-local', 'loopback', 'portmap'].map((p) => join(b.cniBinDir, p)),
+  ].every((f) => existsSync(f));
+}
+
+/** Runs build.sh with `args`, its progress shown on stderr; resolves with what it printed. */
+function build(args: string[]): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn('bash', [buildScript, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+      process.stderr.write(chunk);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${buildScript} ${args.join(' ')} failed (${code})`)),
+    );
+  });
+}
+
 let cached: Promise<Binaries> | undefined;
+let cachedNode: Promise<NodeBinaries> | undefined;
 
 /**
  * The paths of every program, building what is missing (minutes on a cold machine; progress goes
@@ -62,21 +102,23 @@ export function ensureBinaries(): Promise<Binaries> {
     const { stdout } = await promisify(execFile)('bash', [buildScript, '--print']);
     const found = parse(stdout);
     if (allPresent(found)) return found;
-    const built = await new Promise<string>((resolve, reject) => {
-      const child = spawn('bash', [buildScript], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk;
-        process.stderr.write(chunk);
-      });
-      child.once('error', reject);
-      child.once('exit', (code) =>
-        code === 0 ? resolve(out) : reject(new Error(`${buildScript} failed (${code})`)),
-      );
-    });
+    const built = await build([]);
     const result = parse(built);
     if (!allPresent(result)) throw new Error(`${buildScript} finished but binaries are missing`);
     return result;
   })();
   return cached;
+}
+
+/** kubelet, kube-proxy and the CNI plugins, building what is missing (build.sh --real-node). */
+export function ensureNodeBinaries(): Promise<NodeBinaries> {
+  cachedNode ??= (async () => {
+    const { stdout } = await promisify(execFile)('bash', [buildScript, '--print']);
+    const found = parseNode(stdout);
+    if (nodePresent(found)) return found;
+    const result = parseNode(await build(['--real-node']));
+    if (!nodePresent(result)) throw new Error(`${buildScript} --real-node finished but programs are missing`);
+    return result;
+  })();
+  return cachedNode;
 }

@@ -1,10 +1,12 @@
 /**
- * npm run cluster -- up [--full] [--nodes N]   start a local cluster in the background
- * npm run cluster -- down                      stop it and remove its processes and files
- * npm run cluster -- status                    say whether one is running (exit 0) or not (exit 1)
+ * npm run cluster -- up [--full | --real] [--nodes N]   start a local cluster in the background
+ * npm run cluster -- down                               stop it and remove its processes and files
+ * npm run cluster -- status                             say whether one is running (exit 0) or not (exit 1)
  *
  * `up` hands the cluster to a small background process that owns it until `down`; the kubeconfig is
- * written to .cluster/kubeconfig (git-ignored).
+ * written to .cluster/kubeconfig (git-ignored). `--real` adds one real node (root only; it says why
+ * not, and exits 1, on a machine that cannot run one); `--nodes` counts kwok nodes (0 by default
+ * with --real, 3 with --full).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureBinaries } from './binaries.ts';
 import { type ClusterMode, LocalCluster } from './local-cluster.ts';
+import { restoreLeftovers } from './real-node/machine-state.ts';
+import { RealNodeUnsupportedError } from './real-node/preflight.ts';
+import { prepareRealNode } from './real-node/real-node.ts';
 
 const self = fileURLToPath(import.meta.url);
 const stateDir = resolve(dirname(self), '../../.cluster');
@@ -48,18 +53,32 @@ function usage(state: State): string {
   ].join('\n');
 }
 
-async function up(mode: ClusterMode, nodes: number): Promise<number> {
+async function up(mode: ClusterMode, nodes: number | undefined): Promise<number> {
   const running = readState();
   if (running) {
     console.log(usage(running));
     return 0;
   }
-  // Build in the foreground so the progress of a cold build is visible here.
+  // Check and build in the foreground so the reasons, and the progress of a cold build, show here.
+  if (mode === 'real') {
+    try {
+      await prepareRealNode((m) => console.error(m));
+    } catch (err) {
+      if (!(err instanceof RealNodeUnsupportedError)) throw err;
+      console.error(`npm run cluster -- up --real: ${err.message}`);
+      return 1;
+    }
+  }
   await ensureBinaries();
   mkdirSync(stateDir, { recursive: true });
   rmSync(statePath, { force: true });
   const log = openSync(daemonLog, 'w');
-  const args = [self, 'serve', `--nodes=${nodes}`, ...(mode === 'full' ? ['--full'] : [])];
+  const args = [
+    self,
+    'serve',
+    ...(nodes === undefined ? [] : [`--nodes=${nodes}`]),
+    ...(mode === 'full' ? ['--full'] : mode === 'real' ? ['--real'] : []),
+  ];
   const daemon = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
   daemon.unref();
@@ -82,7 +101,7 @@ async function up(mode: ClusterMode, nodes: number): Promise<number> {
 }
 
 /** Runs in the background process: owns the cluster until SIGTERM/SIGINT. */
-async function serve(mode: ClusterMode, nodes: number): Promise<void> {
+async function serve(mode: ClusterMode, nodes: number | undefined): Promise<void> {
   const cluster = await LocalCluster.start({
     mode,
     nodes,
@@ -110,6 +129,10 @@ async function down(): Promise<number> {
   if (!state) {
     console.log('No local cluster is running.');
     rmSync(statePath, { force: true });
+    // A real node whose owner was killed outright may have left machine settings behind.
+    if (await restoreLeftovers((m) => console.log(m)).catch(() => false)) {
+      console.log('Undid what an earlier real node left behind.');
+    }
     return 0;
   }
   process.kill(state.pid, 'SIGTERM');
@@ -130,7 +153,7 @@ async function down(): Promise<number> {
 function status(): number {
   const state = readState();
   if (!state) {
-    console.log('No local cluster is running. Start one with: npm run cluster -- up [--full]');
+    console.log('No local cluster is running. Start one with: npm run cluster -- up [--full | --real]');
     return 1;
   }
   console.log(usage(state));
@@ -140,10 +163,14 @@ function status(): number {
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { full: { type: 'boolean', default: false }, nodes: { type: 'string', default: '3' } },
+    options: {
+      full: { type: 'boolean', default: false },
+      real: { type: 'boolean', default: false },
+      nodes: { type: 'string' },
+    },
   });
-  const mode: ClusterMode = values.full ? 'full' : 'api';
-  const nodes = Number(values.nodes);
+  const mode: ClusterMode = values.real ? 'real' : values.full ? 'full' : 'api';
+  const nodes = values.nodes === undefined ? undefined : Number(values.nodes);
   switch (positionals[0]) {
     case 'up':
       return up(mode, nodes);
@@ -155,7 +182,7 @@ async function main(): Promise<number> {
     case 'status':
       return status();
     default:
-      console.error('usage: npm run cluster -- up [--full] [--nodes N] | down | status');
+      console.error('usage: npm run cluster -- up [--full | --real] [--nodes N] | down | status');
       return 2;
   }
 }

@@ -1,11 +1,13 @@
 /**
  * A real Kubernetes control plane on loopback, for tests, benchmarks and the demo.
  *
- * Two modes:
+ * Three modes:
  *  - `api`: etcd + kube-apiserver (what kubebuilder's envtest gives).
  *  - `full`: plus kube-controller-manager (garbage collector, Deployment and ReplicaSet controllers),
  *    kube-scheduler and kwok with a few simulated nodes, so pods get scheduled and turn Ready
  *    without a container runtime.
+ *  - `real`: `full` (with no kwok nodes unless asked) plus one real node on this machine, which runs
+ *    real containers (real-node/real-node.ts). Needs root; one per machine.
  *
  * Every cluster lives in its own temporary folder on its own free ports, so several can run at once.
  * stop() ends every process and removes the folder; so do SIGINT/SIGTERM and process exit, and a
@@ -23,15 +25,23 @@ import { generatePki, type Pki } from './pki.ts';
 import { freePort } from './ports.ts';
 import { ManagedProcess } from './process.ts';
 import { RawClient } from './raw-client.ts';
+import type { ImageLayout } from './real-node/oci-image.ts';
+import type { RealNode } from './real-node/real-node.ts';
 
-export type ClusterMode = 'api' | 'full';
+export type ClusterMode = 'api' | 'full' | 'real';
 export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
 
 export interface LocalClusterOptions {
-  /** `api` (default): etcd + kube-apiserver. `full`: plus controller-manager, scheduler and kwok nodes. */
+  /**
+   * `api` (default): etcd + kube-apiserver. `full`: plus controller-manager, scheduler and kwok nodes.
+   * `real`: `full` plus one real node (see `node`); start() then fails with RealNodeUnsupportedError,
+   * saying why, on a machine that cannot run one.
+   */
   mode?: ClusterMode;
-  /** Simulated nodes in `full` mode (default 3). */
+  /** Simulated (kwok) nodes: default 3 in `full` mode, 0 in `real` mode. */
   nodes?: number;
+  /** `real` mode: more images to import into the node at start (besides pause and the nginx stand-ins). */
+  nodeImages?: ImageLayout[];
   /** Keep etcd's fsync (default false: --unsafe-no-fsync, much faster and fine for throwaway data). */
   fsync?: boolean;
   /** Write an audit log (level Metadata, every request) to `<dir>/audit.log`. */
@@ -85,6 +95,8 @@ export class LocalCluster {
   /** An HTTPS client authenticated as admin (group system:masters). */
   readonly admin: RawClient;
   readonly auditLogPath: string | undefined;
+  /** The real node (`real` mode only). */
+  readonly node: RealNode | undefined;
 
   readonly #options: LocalClusterOptions;
   readonly #ports: Ports;
@@ -92,8 +104,16 @@ export class LocalCluster {
   readonly #log: (message: string) => void;
   #stopped = false;
 
-  private constructor(dir: string, binaries: Binaries, pki: Pki, ports: Ports, options: LocalClusterOptions) {
+  private constructor(
+    dir: string,
+    binaries: Binaries,
+    pki: Pki,
+    ports: Ports,
+    options: LocalClusterOptions,
+    node: RealNode | undefined,
+  ) {
     this.dir = dir;
+    this.node = node;
     this.mode = options.mode ?? 'api';
     this.binaries = binaries;
     this.pki = pki;
@@ -117,6 +137,9 @@ export class LocalCluster {
 
   /** Builds the programs if needed, starts the cluster and resolves once it is ready to use. */
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const real = options.mode === 'real' ? await import('./real-node/real-node.ts') : undefined;
+    // A machine that cannot run a node says so before anything is built.
+    const prepared = await real?.prepareRealNode(options.log ?? (() => {}), options.nodeImages);
     const binaries = await ensureBinaries();
     installExitHandlers();
     let lastError: unknown;
@@ -125,10 +148,17 @@ export class LocalCluster {
     for (let attempt = 1; attempt <= 3; attempt++) {
       const dir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'elasticweb-cluster-'));
       writeFileSync(join(dir, 'pids'), '');
-      startReaper(dir);
+      startReaper(dir, real !== undefined);
       let cluster: LocalCluster | undefined;
+      let node: RealNode | undefined;
       try {
-        const pki = await generatePki(dir);
+        if (real && prepared) {
+          node = await real.RealNode.claim(dir, prepared, options.log ?? (() => {}), () => {
+            if (cluster) cluster.#writePids();
+          });
+        }
+        const pki = await generatePki(dir, node ? [node.ip] : []);
+        await node?.writePki(pki);
         const ports: Ports = {
           etcdClient: await freePort(),
           etcdPeer: await freePort(),
@@ -137,14 +167,17 @@ export class LocalCluster {
           scheduler: await freePort(),
           kwok: await freePort(),
         };
-        cluster = new LocalCluster(dir, binaries, pki, ports, options);
+        cluster = new LocalCluster(dir, binaries, pki, ports, options, node);
         live.add(cluster);
         await withTimeout(cluster.#startAll(), options.timeoutMs ?? 180_000, 'local cluster start');
         return cluster;
       } catch (err) {
         lastError = err;
         if (cluster) await cluster.stop();
-        else rmSync(dir, { recursive: true, force: true });
+        else {
+          await node?.restoreMachine();
+          rmSync(dir, { recursive: true, force: true });
+        }
         if (!String(err).includes('address already in use')) break;
       }
     }
@@ -155,12 +188,18 @@ export class LocalCluster {
     const started = Date.now();
     await this.#startEtcd();
     await this.#startApiServer();
-    if (this.mode === 'full') {
+    if (this.mode === 'full' || this.mode === 'real') {
+      const kwokNodes = this.#options.nodes ?? (this.mode === 'full' ? 3 : 0);
       await writeFile(join(this.dir, 'admin.kubeconfig'), stringify(this.kubeconfig), { mode: 0o600 });
-      await Promise.all([this.#startControllerManager(), this.#startScheduler(), this.#startKwok()]);
-      await this.#createNodes(this.#options.nodes ?? 3);
+      await Promise.all([
+        this.#startControllerManager(),
+        this.#startScheduler(),
+        ...(kwokNodes > 0 ? [this.#startKwok()] : []),
+      ]);
+      if (kwokNodes > 0) await this.#createNodes(kwokNodes);
       await this.#waitForDefaultServiceAccount();
     }
+    if (this.node) await this.node.start(this, this.#ports.apiServer);
     this.#log(`cluster ready in ${Date.now() - started} ms (${this.mode} mode, ${this.server})`);
   }
 
@@ -236,6 +275,7 @@ export class LocalCluster {
     // Without kube-controller-manager nothing creates the `default` ServiceAccount, so admission
     // would refuse every pod; envtest turns the plugin off for the same reason.
     if (this.mode === 'api') args.push('--disable-admission-plugins=ServiceAccount');
+    if (this.node) args.push(...this.node.apiServerArgs(pki));
     if (this.auditLogPath) {
       const policy = join(this.dir, 'audit-policy.yaml');
       writeFileSync(
@@ -500,9 +540,12 @@ export class LocalCluster {
     );
   }
 
-  /** The pids of every running program of this cluster. */
+  /** The pids of every running program of this cluster (the real node's included). */
   pids(): number[] {
-    return [...this.#processes.values()].map((p) => p.pid).filter((p) => p !== undefined);
+    return [
+      ...[...this.#processes.values()].map((p) => p.pid).filter((p) => p !== undefined),
+      ...(this.node?.pids() ?? []),
+    ];
   }
 
   /** Ends every process and removes the cluster folder. Safe to call twice. */
@@ -510,6 +553,8 @@ export class LocalCluster {
     if (this.#stopped) return;
     this.#stopped = true;
     live.delete(this);
+    // The node's programs first: nothing of it may outlive the API server that could tell it to stop.
+    await this.node?.stopProcesses().catch(() => {});
     // Dependents first, storage last, so nothing logs a storm of connection errors.
     const order: ComponentName[] = [
       'kwok',
@@ -520,7 +565,12 @@ export class LocalCluster {
     ];
     for (const name of order) await this.#processes.get(name)?.stop(3000);
     await this.admin.close().catch(() => {});
-    rmSync(this.dir, { recursive: true, force: true });
+    try {
+      // Sysctls, packet filter, bridge, cgroups, folders: back as they were (throws if it cannot).
+      await this.node?.restoreMachine();
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -531,12 +581,15 @@ export class LocalCluster {
   killSync(): void {
     this.#stopped = true;
     for (const proc of this.#processes.values()) proc.signal('SIGKILL');
-    rmSync(this.dir, { recursive: true, force: true });
+    this.node?.killSync();
+    // A real node's machine changes are undone by the reaper, which sees this process end.
+    if (!this.node) rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** The logs of every component, for a failure report. */
   async logs(lines = 40): Promise<string> {
-    return [...this.#processes.values()].map((p) => `==> ${p.spec.name} <==\n${p.tail(lines)}`).join('\n');
+    const own = [...this.#processes.values()].map((p) => `==> ${p.spec.name} <==\n${p.tail(lines)}`);
+    return [...own, ...(this.node ? [this.node.logs(lines)] : [])].join('\n');
   }
 
   /** The audit log entries written so far (requires `auditLog: true`). */
@@ -590,8 +643,13 @@ async function insecureGet(url: string): Promise<number> {
   }
 }
 
-function startReaper(dir: string): void {
-  const reaper = spawn('bash', [join(here, 'reaper.sh'), String(process.pid), dir], {
+/**
+ * The reaper outlives this process; when it dies, it kills the cluster's process groups, and for a
+ * real node also runs real-node/cleanup.ts (which restores the machine).
+ */
+function startReaper(dir: string, realNode: boolean): void {
+  const cleanup = realNode ? [process.execPath, join(here, 'real-node', 'cleanup.ts')] : [];
+  const reaper = spawn('bash', [join(here, 'reaper.sh'), String(process.pid), dir, ...cleanup], {
     detached: true,
     stdio: 'ignore',
   });

@@ -39,8 +39,11 @@ const serverSans = [
   'DNS:kubernetes.default.svc.cluster.local',
 ].join(',');
 
-/** Writes a fresh PKI into `dir` and returns the paths. Takes well under a second. */
-export async function generatePki(dir: string): Promise<Pki> {
+/**
+ * Writes a fresh PKI into `dir` and returns the paths. Takes well under a second. `extraServerIps`
+ * are added to kube-apiserver's certificate (a real node's pods reach it on the bridge address).
+ */
+export async function generatePki(dir: string, extraServerIps: string[] = []): Promise<Pki> {
   const p = (name: string) => join(dir, name);
   const days = ['-days', '30'];
   await run('openssl', [
@@ -81,7 +84,7 @@ export async function generatePki(dir: string): Promise<Pki> {
     ]);
   await Promise.all([
     signed('server', '/CN=kube-apiserver', [
-      `subjectAltName=${serverSans}`,
+      `subjectAltName=${[serverSans, ...extraServerIps.map((ip) => `IP:${ip}`)].join(',')}`,
       'extendedKeyUsage=serverAuth',
       'keyUsage=critical,digitalSignature,keyEncipherment',
     ]),
