@@ -8,7 +8,11 @@
  *  3. Runs the operator in the foreground, with readable logs.
  *  4. Applies config/samples/ and shows `kubectl get ew` until the sample serves REAL-QPS 2400.
  *  5. On a real node, shows `curl http://127.0.0.1:30003/`: nginx's page, served by the sample's pods.
- *  6. Keeps the operator running until Ctrl-C.
+ *  6. With --autopilot (real node only): the autopilot sample under a load profile (autopilot-demo.ts).
+ *  7. Keeps the operator running until Ctrl-C.
+ *
+ * On the local cluster with a real node, the operator gets its Prometheus (--prometheus-url), so
+ * ElasticWebs in Observed mode are measured; elsewhere PROMETHEUS_URL is passed on if set.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,6 +21,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { autopilotDemo } from './autopilot-demo.ts';
 import { realNodeProblems } from './cluster/real-node/preflight.ts';
 import { imageEntrypoint, sourceOf } from './entrypoint.ts';
 
@@ -88,7 +93,16 @@ async function kubectl(kubeconfig: string, ...args: string[]): Promise<string> {
   return stdout;
 }
 
+/** The Prometheus the operator measures traffic with: the local cluster's, else $PROMETHEUS_URL. */
+function prometheusUrl(kubeconfig: string): string | undefined {
+  const local = join(root, '.cluster/prometheus-url');
+  if (kubeconfig === join(root, '.cluster/kubeconfig') && existsSync(local))
+    return readFileSync(local, 'utf8').trim();
+  return process.env.PROMETHEUS_URL || undefined;
+}
+
 async function main(): Promise<void> {
+  const autopilot = process.argv.includes('--autopilot');
   const kubeconfig = await findCluster();
   try {
     await kubectl(kubeconfig, 'version', '--request-timeout=10s');
@@ -102,7 +116,10 @@ async function main(): Promise<void> {
   );
   await kubectl(kubeconfig, 'wait', '--for=condition=Established', 'crd/elasticwebs.elasticweb.example.com');
 
-  say('Starting the operator (its logs follow)');
+  const prometheus = prometheusUrl(kubeconfig);
+  say(
+    `Starting the operator (its logs follow)${prometheus ? `, measuring traffic with the Prometheus at ${prometheus}` : ''}`,
+  );
   const entry = imageEntrypoint();
   const operator: ChildProcess = spawn(
     process.execPath,
@@ -111,6 +128,7 @@ async function main(): Promise<void> {
       join(root, sourceOf(entry.script)),
       `--kubeconfig=${kubeconfig}`,
       '--log-format=text',
+      ...(prometheus ? [`--prometheus-url=${prometheus}`] : []),
     ],
     { stdio: 'inherit' },
   );
@@ -141,6 +159,9 @@ async function main(): Promise<void> {
       if (!page.includes('Welcome to nginx!')) await new Promise((r) => setTimeout(r, 500));
     }
     process.stdout.write(`${page}\n`);
+    if (autopilot) await autopilotDemo(kubeconfig, root, say);
+  } else if (autopilot) {
+    say('--autopilot needs the local cluster with a real node (pods that really serve traffic): skipped');
   }
   say(
     [

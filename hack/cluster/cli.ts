@@ -9,7 +9,7 @@
  * with --real, 3 with --full).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,8 @@ const stateDir = resolve(dirname(self), '../../.cluster');
 const statePath = join(stateDir, 'state.json');
 const kubeconfigPath = join(stateDir, 'kubeconfig');
 const daemonLog = join(stateDir, 'cluster.log');
+/** The cluster's Prometheus, for the operator's --prometheus-url (real mode). */
+const prometheusUrlPath = join(stateDir, 'prometheus-url');
 
 interface State {
   pid: number;
@@ -49,6 +51,9 @@ function usage(state: State): string {
     'Use it with:',
     `  export KUBECONFIG=${kubeconfigPath}`,
     '  kubectl get nodes',
+    ...(existsSync(prometheusUrlPath)
+      ? [`Its Prometheus: ${readFileSync(prometheusUrlPath, 'utf8').trim()} (also in ${prometheusUrlPath})`]
+      : []),
     'Stop it with: npm run cluster -- down',
   ].join('\n');
 }
@@ -108,9 +113,11 @@ async function serve(mode: ClusterMode, nodes: number | undefined): Promise<void
     log: (m) => console.log(new Date().toISOString(), m),
   });
   writeFileSync(kubeconfigPath, readFileSync(cluster.kubeconfigPath), { mode: 0o600 });
+  if (cluster.prometheus) writeFileSync(prometheusUrlPath, `${cluster.prometheus.url}\n`);
   process.once('exit', () => {
     rmSync(statePath, { force: true });
     rmSync(kubeconfigPath, { force: true });
+    rmSync(prometheusUrlPath, { force: true });
   });
   const state: State = {
     pid: process.pid,

@@ -24,12 +24,19 @@ import { type Binaries, ensureBinaries } from './binaries.ts';
 import { generatePki, type Pki } from './pki.ts';
 import { freePort } from './ports.ts';
 import { ManagedProcess } from './process.ts';
+import { type RunningPrometheus, startPrometheus } from './prometheus.ts';
 import { RawClient } from './raw-client.ts';
 import type { ImageLayout } from './real-node/oci-image.ts';
 import type { RealNode } from './real-node/real-node.ts';
 
 export type ClusterMode = 'api' | 'full' | 'real';
-export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+export type ComponentName =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kwok'
+  | 'prometheus';
 
 export interface LocalClusterOptions {
   /**
@@ -56,6 +63,11 @@ export interface LocalClusterOptions {
   log?: (message: string) => void;
   /** How long start() may take before it gives up (default 180 s). */
   timeoutMs?: number;
+  /**
+   * Start a Prometheus that scrapes the annotated pods (see prometheus.ts), for the autopilot.
+   * Default: on in `real` mode (pods really serve traffic there), off otherwise.
+   */
+  prometheus?: boolean;
 }
 
 /** A kubeconfig as a plain object, in the shape kubectl writes. */
@@ -97,6 +109,8 @@ export class LocalCluster {
   readonly auditLogPath: string | undefined;
   /** The real node (`real` mode only). */
   readonly node: RealNode | undefined;
+  /** The cluster's Prometheus (`real` mode by default; see the `prometheus` option). */
+  prometheus: RunningPrometheus | undefined;
 
   readonly #options: LocalClusterOptions;
   readonly #ports: Ports;
@@ -200,6 +214,18 @@ export class LocalCluster {
       await this.#waitForDefaultServiceAccount();
     }
     if (this.node) await this.node.start(this, this.#ports.apiServer);
+    if (this.#options.prometheus ?? this.mode === 'real') {
+      const running = await startPrometheus({
+        dir: this.dir,
+        kubeconfigPath: this.kubeconfigPath,
+        onPidChange: () => this.#writePids(),
+        log: this.#log,
+      });
+      this.#processes.set('prometheus', running.process);
+      this.prometheus = running;
+      this.#writePids();
+      this.#log(`prometheus ready at ${running.url}`);
+    }
     this.#log(`cluster ready in ${Date.now() - started} ms (${this.mode} mode, ${this.server})`);
   }
 
@@ -557,6 +583,7 @@ export class LocalCluster {
     await this.node?.stopProcesses().catch(() => {});
     // Dependents first, storage last, so nothing logs a storm of connection errors.
     const order: ComponentName[] = [
+      'prometheus',
       'kwok',
       'kube-scheduler',
       'kube-controller-manager',

@@ -46,6 +46,8 @@ export const imageNames = {
   pause: `registry.k8s.io/pause:${pauseTag}`,
   nginx: ['docker.io/library/nginx:1.17.1', 'docker.io/library/nginx:1.17.2'],
   nodeBase: `localhost/elasticweb/node:${process.versions.node}`,
+  /** The exporter sidecar of Observed mode (src/api/v1/elasticweb.ts defaults.exporter.image). */
+  nginxExporter: 'docker.io/nginx/nginx-prometheus-exporter:0.11.0',
 } as const;
 
 /** The module folder of k8s.io/kubernetes that hack/cluster/k8s/go.mod pins (downloaded if needed). */
@@ -139,6 +141,37 @@ export async function nginxImages(log: Log): Promise<ImageLayout> {
   return { dir, names: [...imageNames.nginx] };
 }
 
+/**
+ * A local stand-in for nginx/nginx-prometheus-exporter:0.11.0: Debian's package of that very release
+ * (prometheus-nginx-exporter 0.11.0) on a minbase root. It reads stub_status and serves
+ * nginx_http_requests_total; it runs as nobody (65534).
+ */
+export async function nginxExporterImage(log: Log): Promise<ImageLayout> {
+  const layer = await debianLayer('nginx-exporter', ['prometheus-nginx-exporter'], log, {
+    recipe: 'exporter v1',
+    apply: async () => {},
+  });
+  const dir = join(imagesDir(), `nginx-exporter-${key(layer, imageNames.nginxExporter)}`);
+  await cached(dir, (tmp) =>
+    writeOciLayout(tmp, [
+      {
+        name: imageNames.nginxExporter,
+        layers: [layer],
+        config: {
+          Entrypoint: ['/usr/bin/prometheus-nginx-exporter'],
+          User: '65534:65534',
+          ExposedPorts: { '9113/tcp': {} },
+          Labels: {
+            'org.opencontainers.image.version': '0.11.0',
+            'org.opencontainers.image.description': `Local stand-in for ${imageNames.nginxExporter}: Debian ${suite} prometheus-nginx-exporter, built by hack/cluster/real-node`,
+          },
+        },
+      },
+    ]),
+  );
+  return { dir, names: [imageNames.nginxExporter] };
+}
+
 /** The node binary this process runs (Node 24 from the npm package `node`), with its real path. */
 function nodeBinary(): string {
   return realpathSync(process.execPath);
@@ -216,7 +249,7 @@ export async function nodeBaseImage(log: Log): Promise<ImageLayout> {
   return { dir, names: [imageNames.nodeBase] };
 }
 
-/** The images every real node imports at start: pause and the nginx stand-ins. */
+/** The images every real node imports at start: pause, the nginx stand-ins and the exporter. */
 export async function nodeImages(log: Log): Promise<ImageLayout[]> {
-  return [await pauseImage(log), await nginxImages(log)];
+  return [await pauseImage(log), await nginxImages(log), await nginxExporterImage(log)];
 }
