@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -449,21 +449,38 @@ describe('a real node whose owner is killed with SIGKILL', () => {
   async function startOwner() {
     const scratch = mkdtempSync(join(tmpdir(), 'real-node-owner-'));
     const infoFile = join(scratch, 'info.json');
+    const output = openSync(join(scratch, 'output.log'), 'w');
     const child = spawn(process.execPath, [fixture], {
       env: { ...process.env, CLUSTER_INFO: infoFile },
-      stdio: 'ignore',
+      stdio: ['ignore', output, output],
     });
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    const info = await until(
-      'the fixture to report its cluster',
-      async () =>
-        existsSync(infoFile)
-          ? (JSON.parse(readFileSync(infoFile, 'utf8')) as { pids: number[]; dir: string })
-          : undefined,
-      240_000,
+    closeSync(output);
+    let ended = false;
+    const exited = new Promise<void>((r) =>
+      child.once('exit', () => {
+        ended = true;
+        r();
+      }),
     );
-    rmSync(scratch, { recursive: true, force: true });
-    return { child, exited, info };
+    try {
+      // Up to 240 s (a cold image build included); at once, with its output, if the fixture ends first.
+      for (const deadline = Date.now() + 240_000; ; ) {
+        if (existsSync(infoFile)) {
+          const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { pids: number[]; dir: string };
+          return { child, exited, info };
+        }
+        if (ended || Date.now() > deadline) {
+          child.kill('SIGKILL');
+          const log = readFileSync(join(scratch, 'output.log'), 'utf8');
+          throw new Error(
+            `the fixture ${ended ? 'exited' : 'took 240 s'} without reporting its cluster:\n${log}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }
 
   /** The reaper of the cluster in `dir` (a detached bash running reaper.sh). */

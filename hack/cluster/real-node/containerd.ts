@@ -114,16 +114,19 @@ export function containerdCommand(
  */
 export async function importLayout(address: string, layout: ImageLayout): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const tar = spawn('tar', ['-C', layout.dir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // tar's stdout goes straight into ctr's stdin (no copy through this process). ctr stops reading
+    // at the archive's end marker, so tar may then fail writing its last padding blocks: ctr's
+    // exit code alone says whether the import worked.
     const ctr = spawn('ctr', ['--address', address, '--namespace', 'k8s.io', 'images', 'import', '-'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'ignore', 'pipe'],
     });
-    tar.stdout.pipe(ctr.stdin);
+    const tar = spawn('tar', ['-C', layout.dir, '-cf', '-', '.'], { stdio: ['ignore', ctr.stdin, 'ignore'] });
+    ctr.stdin?.destroy(); // tar holds the pipe now; this end is not ours to write
+    tar.once('error', reject);
     let err = '';
-    ctr.stderr.on('data', (d: Buffer) => {
+    ctr.stderr?.on('data', (d: Buffer) => {
       err += d;
     });
-    ctr.stdout.resume();
     ctr.once('error', reject);
     ctr.once('exit', (code) =>
       code === 0
