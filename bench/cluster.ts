@@ -14,6 +14,8 @@ export interface BenchCluster {
   cluster: LocalCluster;
   /** The admin client (system:masters): setup writes and the watcher. */
   admin: Kube;
+  /** Where etcd keeps its data: the cluster's folder, or the private copy it was started on. */
+  etcdDataDir: string;
   /** Closes the admin client, stops every cluster process and removes its folder. */
   stop(): Promise<void>;
 }
@@ -85,6 +87,7 @@ export async function startCluster(options: {
   return {
     cluster,
     admin,
+    etcdDataDir: copy ?? join(cluster.dir, 'etcd-data'),
     stop: async () => {
       await admin.close();
       await cluster.stop();
@@ -124,7 +127,7 @@ export async function saveEtcdData(bc: BenchCluster): Promise<string> {
   await bc.cluster.process('kube-apiserver').stop(10_000);
   await bc.cluster.process('etcd').stop(10_000);
   const dest = scratchDir('snapshot');
-  cpSync(join(bc.cluster.dir, 'etcd-data'), dest, { recursive: true });
+  cpSync(bc.etcdDataDir, dest, { recursive: true });
   return dest;
 }
 
