@@ -26,6 +26,8 @@ export interface BenchConfig {
   rawRuns: number;
   realQpsObjects: number;
   realQpsRuns: number;
+  /** One untimed burst per peer with the audit log on, for requests by verb and resource. */
+  breakdown: boolean;
 }
 
 export interface Runs {

@@ -123,6 +123,8 @@ export function writeReport(runs: Runs, meta: Meta, outDir: string): void {
       per_s: r3(p.perSecond),
       apiserver_cores: r3(p.apiServerCores),
       etcd_cores: r3(p.etcdCores),
+      bench_cores: r3(p.clientCores),
+      rejected_429: p.rejected,
     })),
   );
   json.restart_clock = Object.fromEntries(
@@ -323,7 +325,7 @@ ${row('settled RSS at 1,000 ElasticWebs (MiB)', 'rss_mb_1k')}
 
 ![Restart against N](scale-restart.svg)
 
-### At ${head10k.replace('+', ' ElasticWebs + ')} unrelated Deployments and Services (the unrelated ones headless, in other namespaces)
+### ${c.unrelated ? `At ${head10k.replace('+', ' ElasticWebs + ')} unrelated Deployments and Services (headless Services, in other namespaces)` : `At ${head10k} ElasticWebs (quick mode: no unrelated objects; the keys \`*_10k\` hold this point)`}
 
 ${head}
 ${row('settled RSS (MiB)', 'rss_mb_10k')}
@@ -352,7 +354,7 @@ cluster) until the throughput stops growing by 5% twice: kube-apiserver is then 
 
 | run | ${(runs.raw[0]?.points ?? []).map((p) => `c=${p.concurrency}`).join(' | ')} |
 |---|${(runs.raw[0]?.points ?? []).map(() => '---').join('|')}|
-${runs.raw.map((r, i) => `| ${i + 1}: ElasticWebs/s (kube-apiserver cores) | ${r.points.map((p) => `${fmt(p.perSecond)} (${fmt(p.apiServerCores)})`).join(' | ')} |`).join('\n')}
+${runs.raw.map((r, i) => `| ${i + 1}: ElasticWebs/s (cores: kube-apiserver, etcd, bench; 429s) | ${r.points.map((p) => `${fmt(p.perSecond)} (${fmt(p.apiServerCores)}, ${fmt(p.etcdCores)}, ${fmt(p.clientCores)}; ${p.rejected})`).join(' | ')} |`).join('\n')}
 
 Best level, median over runs: **${fmt(json.raw_limit_per_s as number)} ElasticWebs/s** at concurrency ${json.raw_limit_concurrency},
 ${fmt(json.raw_limit_status_s as number)} s to status for ${c.burstObjects} (\`raw_limit_status_s\`), ${fmt(json.raw_limit_converge_s as number)} s to children

@@ -43,6 +43,10 @@ export interface RawPoint {
   /** kube-apiserver and etcd CPU over the run, in cores. */
   apiServerCores: number;
   etcdCores: number;
+  /** The bench process's own CPU over the run, in cores: near 1 would make it the bottleneck. */
+  clientCores: number;
+  /** Requests the API server turned away with 429 (and the client retried after a pause). */
+  rejected: number;
   /** Status clock of each ElasticWeb, seconds after the first create, sorted. */
   curve: number[];
 }
@@ -62,7 +66,8 @@ export async function runRawLimit(cfg: RawLimitConfig, log: (m: string) => void)
     log(
       `  raw limit at concurrency ${concurrency}: ${point.perSecond.toFixed(0)}/s, ` +
         `${point.statusSeconds.toFixed(2)} s to status (children ${point.seconds.toFixed(2)} s), ` +
-        `kube-apiserver ${point.apiServerCores.toFixed(2)} cores, etcd ${point.etcdCores.toFixed(2)}`,
+        `kube-apiserver ${point.apiServerCores.toFixed(2)} cores, etcd ${point.etcdCores.toFixed(2)}, ` +
+        `bench ${point.clientCores.toFixed(2)}, ${point.rejected} answered 429`,
     );
     const best = Math.max(...points.slice(0, -1).map((p) => p.perSecond), 0);
     flat = point.perSecond < best * 1.05 ? flat + 1 : 0;
@@ -120,6 +125,7 @@ async function runLevel(cfg: RawLimitConfig, concurrency: number): Promise<RawPo
       bc.cluster.process('etcd').pid as number,
     ];
     const cpuBefore = pids.map(cpuSeconds);
+    const clientBefore = process.cpuUsage();
     const t0 = now();
     const running = Array.from({ length: concurrency }, worker);
     await forEachLimit(keys, 50, async ({ ns, name }) => {
@@ -134,6 +140,7 @@ async function runLevel(cfg: RawLimitConfig, concurrency: number): Promise<RawPo
     await watcher.waitAll('children', 10_000);
     const elapsed = (now() - t0) / 1000;
     const [api, etcd] = pids.map((pid, i) => (cpuSeconds(pid) - (cpuBefore[i] as number)) / elapsed);
+    const benchCpu = process.cpuUsage(clientBefore);
     const at = (clock: 'children' | 'status') =>
       keys
         .map((k) => ((watcher?.at(`${k.ns}/${k.name}`, clock) as number) - t0) / 1000)
@@ -147,6 +154,8 @@ async function runLevel(cfg: RawLimitConfig, concurrency: number): Promise<RawPo
       perSecond: cfg.objects / statusSeconds,
       apiServerCores: api as number,
       etcdCores: etcd as number,
+      clientCores: (benchCpu.user + benchCpu.system) / 1e6 / elapsed,
+      rejected: (raw.retried.get(429) ?? 0) + (bc.admin.retried.get(429) ?? 0),
       curve: statusCurve,
     };
   } finally {
