@@ -73,12 +73,13 @@ export function chartSvg(chart: Chart): string {
     );
   }
   const shown = chart.series.filter((s) => !s.hidden);
-  const [lx, ly] = [left + 16, top + 12];
+  // Bottom right: the curves here rise from the left, so that corner is mostly empty.
+  const [lx, ly] = [w - right - 260, h - bottom - 14 - (shown.length - 1) * 18];
   const legend = shown
     .map(
       (s, i) =>
         `<line x1="${lx}" y1="${ly + i * 18}" x2="${lx + 28}" y2="${ly + i * 18}" stroke="${s.colour}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>` +
-        `<text x="${lx + 34}" y="${ly + 4 + i * 18}">${esc(s.label)}</text>`,
+        `<text x="${lx + 34}" y="${ly + 4 + i * 18}" paint-order="stroke" stroke="white" stroke-width="3">${esc(s.label)}</text>`,
     )
     .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="12">
