@@ -264,11 +264,15 @@ ${row('of which writes', 'writes_per_object')}
 
 ![Statuses complete over time](burst.svg)
 
-Requests per ElasticWeb by verb and resource, from one extra, untimed run per peer with the audit log on:
+${
+  breakdownKeys.length === 0
+    ? 'The breakdown of requests by verb and resource (an untimed run per peer with the audit log on) is not run in quick mode.'
+    : `Requests per ElasticWeb by verb and resource, from one extra, untimed run per peer with the audit log on:
 
 | request | ${peerNames.map((p) => peerLabel[p]).join(' | ')} |
 |---|---|---|---|
-${breakdownKeys.map((k) => `| ${k} | ${peerNames.map((p) => fmt(runs.breakdown[p]?.[k] ?? 0)).join(' | ')} |`).join('\n')}
+${breakdownKeys.map((k) => `| ${k} | ${peerNames.map((p) => fmt(runs.breakdown[p]?.[k] ?? 0)).join(' | ')} |`).join('\n')}`
+}
 
 ## 2. Update latency (${c.updates} sequential totalQPS changes, ${c.burstObjects} converged and idle)
 
