@@ -33,11 +33,12 @@ func init() {
 }
 
 func main() {
-	var metricsAddr, probeAddr string
+	var metricsAddr, probeAddr, pprofAddr string
 	var leaderElect bool
 	var workers int
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of /metrics; 0 turns it off.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 turns them off.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of /debug/pprof; 0 (the default) turns it off.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Only the holder of a Lease reconciles.")
 	flag.IntVar(&workers, "max-concurrent-reconciles", 5, "ElasticWebs reconciled at once.")
 	// Production logging: JSON lines at info (zap's production encoder and level).
@@ -56,6 +57,7 @@ func main() {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: probeAddr,
+		PprofBindAddress:       pprofAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "peer-go-best.elasticweb.example.com",
 		Cache: cache.Options{

@@ -65,14 +65,19 @@ func containerPortOf(ew *ewv1.ElasticWeb) int32 {
 	return defaultContainerPort
 }
 
-// resourcesOf is spec.resources, or the CRD's default when absent (the API server defaults it,
-// so this matters only for objects written before the default existed).
-func resourcesOf(ew *ewv1.ElasticWeb) corev1.ResourceRequirements {
+// resourceLists are spec.resources' requests and limits, or the CRD's default when absent (the API
+// server defaults it, so this matters only for objects written before the default existed). Shared,
+// not copied: callers only read them.
+func resourceLists(ew *ewv1.ElasticWeb) (requests, limits corev1.ResourceList) {
 	if ew.Spec.Resources != nil {
-		return *ew.Spec.Resources.DeepCopy()
+		return ew.Spec.Resources.Requests, ew.Spec.Resources.Limits
 	}
-	q := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("512Mi")}
-	return corev1.ResourceRequirements{Requests: q, Limits: q.DeepCopy()}
+	return defaultResources, defaultResources
+}
+
+var defaultResources = corev1.ResourceList{
+	corev1.ResourceCPU:    resource.MustParse("100m"),
+	corev1.ResourceMemory: resource.MustParse("512Mi"),
 }
 
 func controllerRef(ew *ewv1.ElasticWeb) metav1.OwnerReference {
@@ -102,9 +107,8 @@ func setMeta(m *metav1.ObjectMeta, ew *ewv1.ElasticWeb) {
 }
 
 // mutateDeployment sets every field the operator owns on d: a new object, or a copy of the live
-// one. Comparing the result with the live object is the drift check (what controllerutil's
-// CreateOrPatch does), and the difference is the patch. Exact where ours is exact (selector,
-// container ports, resources): an extra entry someone added is drift too.
+// one when deploymentDrift found a difference; the difference between the two is the patch. Exact
+// where ours is exact (selector, container ports, resources): an extra entry someone added goes.
 func mutateDeployment(d *appsv1.Deployment, ew *ewv1.ElasticWeb, plan replicaPlan) {
 	setMeta(&d.ObjectMeta, ew)
 	replicas := plan.replicas
@@ -128,13 +132,13 @@ func mutateDeployment(d *appsv1.Deployment, ew *ewv1.ElasticWeb, plan replicaPla
 	}
 	c.Image = ew.Spec.Image
 	c.Ports = []corev1.ContainerPort{{Name: portName, ContainerPort: containerPortOf(ew), Protocol: corev1.ProtocolTCP}}
-	res := resourcesOf(ew)
-	c.Resources.Requests = res.Requests
-	c.Resources.Limits = res.Limits
+	requests, limits := resourceLists(ew)
+	c.Resources.Requests = requests.DeepCopy()
+	c.Resources.Limits = limits.DeepCopy()
 }
 
-// mutateService sets every field the operator owns on s. Without spec.port the NodePort the API
-// server assigned is kept.
+// mutateService sets every field the operator owns on s (serviceDrift checks the same). Without
+// spec.port the NodePort the API server assigned is kept.
 func mutateService(s *corev1.Service, ew *ewv1.ElasticWeb) {
 	setMeta(&s.ObjectMeta, ew)
 	port := containerPortOf(ew)

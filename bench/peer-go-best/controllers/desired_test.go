@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ewv1 "elasticweb.local/bench/peer-go-best/api/v1"
@@ -19,57 +20,67 @@ func sample() *ewv1.ElasticWeb {
 	}
 }
 
-// The drift check is "mutate a copy, compare": a second mutate must find nothing, and a hand edit
-// of a field we own must be found, while fields others own are left alone.
-func TestMutateFindsOnlyOurDrift(t *testing.T) {
+// A converged object shows no drift, fields others own are not drift, every hand edit of a field
+// we own is, and mutate puts each of them right.
+func TestDriftOnlyInWhatWeOwn(t *testing.T) {
 	ew := sample()
 	plan := planFor(&ew.Spec)
 	live := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "dev"}}
 	mutateDeployment(live, ew, plan)
-
-	again := live.DeepCopy()
-	mutateDeployment(again, ew, plan)
-	if !equality.Semantic.DeepEqual(live, again) {
-		t.Fatal("a converged Deployment shows drift")
+	if d := deploymentDrift(live, ew, plan); d != "" {
+		t.Fatalf("a converged Deployment shows drift at %s", d)
 	}
 
 	theirs := live.DeepCopy()
 	theirs.Labels["team"] = "web"
 	theirs.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "A", Value: "b"}}
-	fixed := theirs.DeepCopy()
-	mutateDeployment(fixed, ew, plan)
-	if !equality.Semantic.DeepEqual(theirs, fixed) {
-		t.Fatal("fields someone else owns count as drift")
+	theirs.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceCPU] = resource.MustParse("0.1")
+	if d := deploymentDrift(theirs, ew, plan); d != "" {
+		t.Fatalf("fields someone else owns (or the same quantity written differently) count as drift at %s", d)
 	}
 
-	for name, edit := range map[string]func(d *appsv1.Deployment){
-		"image":          func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "evil:1" },
-		"replicas":       func(d *appsv1.Deployment) { r := int32(7); d.Spec.Replicas = &r },
-		"selector extra": func(d *appsv1.Deployment) { d.Spec.Selector.MatchLabels["x"] = "y" },
-		"port extra": func(d *appsv1.Deployment) {
+	for want, edit := range map[string]func(d *appsv1.Deployment){
+		"spec.template.spec.containers[web].image": func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "evil:1" },
+		"spec.replicas":            func(d *appsv1.Deployment) { r := int32(7); d.Spec.Replicas = &r },
+		"spec.selector":            func(d *appsv1.Deployment) { d.Spec.Selector.MatchLabels["x"] = "y" },
+		"metadata.labels":          func(d *appsv1.Deployment) { delete(d.Labels, instanceLabel) },
+		"metadata.ownerReferences": func(d *appsv1.Deployment) { d.OwnerReferences = nil },
+		"spec.template.spec.containers[web].ports": func(d *appsv1.Deployment) {
 			c := &d.Spec.Template.Spec.Containers[0]
 			c.Ports = append(c.Ports, corev1.ContainerPort{ContainerPort: 9090})
+		},
+		"spec.template.spec.containers[web].resources": func(d *appsv1.Deployment) {
+			d.Spec.Template.Spec.Containers[0].Resources.Requests["nvidia.com/gpu"] = resource.MustParse("1")
 		},
 	} {
 		edited := live.DeepCopy()
 		edit(edited)
-		want := edited.DeepCopy()
-		mutateDeployment(want, ew, plan)
-		if equality.Semantic.DeepEqual(edited, want) {
-			t.Errorf("%s: drift not found", name)
+		if got := deploymentDrift(edited, ew, plan); got != want {
+			t.Errorf("drift at %q, want %q", got, want)
+		}
+		mutateDeployment(edited, ew, plan)
+		if got := deploymentDrift(edited, ew, plan); got != "" {
+			t.Errorf("%s: still drift at %q after mutate", want, got)
 		}
 	}
 }
 
-func TestServiceKeepsTheAssignedNodePort(t *testing.T) {
+func TestServiceDriftKeepsTheAssignedNodePort(t *testing.T) {
 	ew := sample()
 	live := &corev1.Service{}
 	mutateService(live, ew)
 	live.Spec.Ports[0].NodePort = 31000 // assigned by the API server
+	if d := serviceDrift(live, ew); d != "" {
+		t.Fatalf("an assigned NodePort counts as drift at %s", d)
+	}
 	again := live.DeepCopy()
 	mutateService(again, ew)
 	if !equality.Semantic.DeepEqual(live, again) {
-		t.Fatal("an assigned NodePort counts as drift")
+		t.Fatal("mutate changes a converged Service")
+	}
+	live.Spec.Selector["extra"] = "x"
+	if d := serviceDrift(live, ew); d != "spec.selector" {
+		t.Fatalf("an extra selector key: drift at %q", d)
 	}
 }
 

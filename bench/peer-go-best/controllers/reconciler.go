@@ -112,6 +112,7 @@ func (r *Reconciler) ensureDeployment(ctx context.Context, ew *ewv1.ElasticWeb, 
 		func() *appsv1.Deployment {
 			return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
 		},
+		func(d *appsv1.Deployment) string { return deploymentDrift(d, ew, plan) },
 		func(d *appsv1.Deployment) { mutateDeployment(d, ew, plan) })
 }
 
@@ -121,6 +122,7 @@ func (r *Reconciler) ensureService(ctx context.Context, ew *ewv1.ElasticWeb) chi
 		func() *corev1.Service {
 			return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
 		},
+		func(s *corev1.Service) string { return serviceDrift(s, ew) },
 		func(s *corev1.Service) { mutateService(s, ew) })
 }
 
@@ -129,7 +131,7 @@ func (r *Reconciler) ensureService(ctx context.Context, ew *ewv1.ElasticWeb) chi
 // of the difference on drift, nothing otherwise. It never returns a Go error; failures are in
 // the result, so the status still reports them.
 func ensure[T client.Object](ctx context.Context, r *Reconciler, ew *ewv1.ElasticWeb, mine map[string]createdAt[T],
-	kind string, into T, empty func() T, mutate func(T)) childResult[T] {
+	kind string, into T, empty func() T, driftOf func(T) string, mutate func(T)) childResult[T] {
 	logger := log.FromContext(ctx)
 	key := client.ObjectKeyFromObject(ew)
 	what := fmt.Sprintf("%s %s", kind, key)
@@ -166,13 +168,13 @@ func ensure[T client.Object](ctx context.Context, r *Reconciler, ew *ewv1.Elasti
 			" already exists and is not controlled by this ElasticWeb; the operator leaves it alone. Delete it or rename the ElasticWeb."},
 			requeue: notOwnedRecheck}
 	}
+	drift := driftOf(live)
+	if drift == "" {
+		return childResult[T]{obj: live}
+	}
 	// The cache shares its objects (UnsafeDisableDeepCopy): mutate a copy.
 	want := live.DeepCopyObject().(T)
 	mutate(want)
-	if equality.Semantic.DeepEqual(live, want) {
-		return childResult[T]{obj: live}
-	}
-	drift := describeDrift(live, want)
 	if err := r.Patch(ctx, want, client.StrategicMergeFrom(live), client.FieldOwner(fieldManager)); err != nil {
 		return failed[T](r, ew, what, err)
 	}
@@ -258,20 +260,6 @@ func degraded(s *ewv1.ElasticWebStatus) *metav1.Condition {
 		}
 	}
 	return nil
-}
-
-// describeDrift names what differed, for the log and the event: spec.replicas when that alone did.
-func describeDrift(live, want client.Object) string {
-	if l, ok := live.(*appsv1.Deployment); ok {
-		w := want.(*appsv1.Deployment)
-		onlyReplicas := l.DeepCopy()
-		onlyReplicas.Spec.Replicas = w.Spec.Replicas
-		if equality.Semantic.DeepEqual(onlyReplicas, w) {
-			return "spec.replicas"
-		}
-		return "spec"
-	}
-	return "spec"
 }
 
 func deref(p *int32) int32 {
