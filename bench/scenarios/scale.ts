@@ -259,7 +259,7 @@ async function checkConverged(
   try {
     const keys = keysFor('ew', namespaces, objects);
     for (const k of keys) watcher.expect(`${k.ns}/${k.name}`, replicasFor(initialTotalQPS));
-    await watcher.waitAll('status', 30_000);
+    await watcher.waitAll('status', Math.max(30_000, objects * 3));
     await watcher.waitAll('children', 1_000);
   } finally {
     await watcher.stop();
