@@ -8,8 +8,10 @@
  *  - the raw limit: the same writes, 5 at a time, as the fastest the API server allows.
  *
  * Ours: the operator's own pure functions (desired.ts, status.ts), written as reconciler.ts writes them.
- * Go: the same objects as bench/baseline-go/controllers/resource.go creates, with its field manager
- * ("manager", client-go's default from the program name).
+ * Go, best practice: the same objects and status (bench/peer-go-best mirrors desired.ts and status.ts;
+ * its restart then finds nothing to change, which the scale scenario checks), under its own field
+ * manager. Go, tutorial: the objects bench/baseline-go/controllers/resource.go creates, with its field
+ * manager ("manager", client-go's default from the program name).
  */
 import { apiVersion, type ElasticWeb, kind } from '../src/api/v1/elasticweb.ts';
 import {
@@ -20,33 +22,37 @@ import {
 } from '../src/controllers/elasticweb/desired.ts';
 import { computeStatus } from '../src/controllers/elasticweb/status.ts';
 import { ewPath, forEachLimit, type Kube } from './kube.ts';
-import type { OperatorName } from './operators.ts';
+import type { PeerName } from './peers.ts';
 
 const deployments = (ns: string) => `/apis/apps/v1/namespaces/${ns}/deployments`;
 const services = (ns: string) => `/api/v1/namespaces/${ns}/services`;
 
 export async function writeChildren(
   client: Kube,
-  operator: OperatorName,
+  operator: PeerName,
   ews: ElasticWeb[],
   concurrency: number,
 ): Promise<void> {
   await forEachLimit(ews, concurrency, (ew) => writeChildrenOf(client, operator, ew));
 }
 
-export function writeChildrenOf(client: Kube, operator: OperatorName, ew: ElasticWeb): Promise<void> {
-  return operator === 'ts' ? writeOurs(client, ew) : writeGo(client, ew);
+export function writeChildrenOf(client: Kube, operator: PeerName, ew: ElasticWeb): Promise<void> {
+  if (operator === 'go') return writeGo(client, ew);
+  return writeOurs(client, ew, operator === 'ts' ? fieldManager : 'elasticweb-go-best');
 }
 
 /**
- * reconciler.ts on a cache miss: create desired.ts's Deployment and Service under the operator's field
- * manager, then a JSON merge patch of the status computed from them, with the uid as a precondition.
+ * reconciler.ts on a cache miss: create desired.ts's Deployment and Service at once under the
+ * operator's field manager, then a JSON merge patch of the status computed from them, with the uid as
+ * a precondition. bench/peer-go-best makes the same three writes.
  */
-async function writeOurs(client: Kube, ew: ElasticWeb): Promise<void> {
+async function writeOurs(client: Kube, ew: ElasticWeb, manager: string): Promise<void> {
   const { namespace: ns, name } = ew.metadata;
-  const q = `?fieldManager=${fieldManager}`;
-  const deployment = await client.must('POST', `${deployments(ns)}${q}`, desiredDeployment(ew), [201]);
-  const service = await client.must('POST', `${services(ns)}${q}`, desiredService(ew), [201]);
+  const q = `?fieldManager=${manager}`;
+  const [deployment, service] = await Promise.all([
+    client.must('POST', `${deployments(ns)}${q}`, desiredDeployment(ew), [201]),
+    client.must('POST', `${services(ns)}${q}`, desiredService(ew), [201]),
+  ]);
   const status = computeStatus({
     ew,
     plan: replicaPlan(ew.spec),

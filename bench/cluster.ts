@@ -14,6 +14,8 @@ export interface BenchCluster {
   cluster: LocalCluster;
   /** The admin client (system:masters): setup writes and the watcher. */
   admin: Kube;
+  /** Where etcd keeps its data: the cluster's folder, or the private copy it was started on. */
+  etcdDataDir: string;
   /** Closes the admin client, stops every cluster process and removes its folder. */
   stop(): Promise<void>;
 }
@@ -23,7 +25,15 @@ export interface BenchCluster {
  * of them need a wider range. In api mode nothing binds NodePorts, so the range is bookkeeping only.
  * Both operators and the raw client run against the same flags.
  */
-const apiServerArgs = ['--service-node-port-range=20000-32767'];
+let apiServerArgs = ['--service-node-port-range=20000-32767'];
+
+/**
+ * More than 12,768 NodePort Services (the 30,000 point of the scale curve) need a wider range; every
+ * cluster of such a bench run gets it, so all peers still meet the same flags.
+ */
+export function widenNodePortRange(): void {
+  apiServerArgs = ['--service-node-port-range=20000-65535'];
+}
 
 /** Temporary folders of this process (etcd data copies), removed on exit whatever happens. */
 const scratch = new Set<string>();
@@ -46,14 +56,19 @@ export function removeScratch(dir: string): void {
  * A fresh cluster; with `etcdData`, its etcd starts on a private copy of that data (saved by
  * saveEtcdData), so every run begins from the same objects without writing them again.
  */
-export async function startCluster(options: { auditLog: boolean; etcdData?: string }): Promise<BenchCluster> {
+export async function startCluster(options: {
+  auditLog: boolean;
+  etcdData?: string;
+  /** `full`: plus controller-manager, scheduler and kwok nodes, so pods turn Ready (real-qps.ts). */
+  mode?: 'api' | 'full';
+}): Promise<BenchCluster> {
   let copy: string | undefined;
   if (options.etcdData) {
     copy = scratchDir('etcd');
     cpSync(options.etcdData, copy, { recursive: true });
   }
   const cluster = await LocalCluster.start({
-    mode: 'api',
+    mode: options.mode ?? 'api',
     auditLog: options.auditLog,
     apiServerArgs,
     // Appended after the cluster's own flags, so it wins over the cluster folder's etcd-data.
@@ -72,6 +87,7 @@ export async function startCluster(options: { auditLog: boolean; etcdData?: stri
   return {
     cluster,
     admin,
+    etcdDataDir: copy ?? join(cluster.dir, 'etcd-data'),
     stop: async () => {
       await admin.close();
       await cluster.stop();
@@ -111,12 +127,15 @@ export async function saveEtcdData(bc: BenchCluster): Promise<string> {
   await bc.cluster.process('kube-apiserver').stop(10_000);
   await bc.cluster.process('etcd').stop(10_000);
   const dest = scratchDir('snapshot');
-  cpSync(join(bc.cluster.dir, 'etcd-data'), dest, { recursive: true });
+  cpSync(bc.etcdDataDir, dest, { recursive: true });
   return dest;
 }
 
 /** The audit log's user name for ServiceAccount `bench-system/<name>`. */
-export const auditUser = (name: string) => `system:serviceaccount:bench-system:${name}`;
+export const auditUser = (name: string) => `system:serviceaccount:bench-system:${accountName(name)}`;
+
+/** A valid ServiceAccount name for `name` (peer names have underscores: go_best). */
+const accountName = (name: string) => name.replace(/_/g, '-');
 
 /**
  * ServiceAccount bench-system/<name>, bound to cluster-admin: both operators get the same rights, so
@@ -124,8 +143,9 @@ export const auditUser = (name: string) => `system:serviceaccount:bench-system:$
  */
 export async function identity(
   bc: BenchCluster,
-  name: string,
+  peerOrName: string,
 ): Promise<{ kubeconfig: string; token: string }> {
+  const name = accountName(peerOrName);
   await bc.admin.must(
     'POST',
     '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',

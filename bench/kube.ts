@@ -25,6 +25,8 @@ const retryable = new Set([429, 500, 503, 504]);
 export class Kube {
   readonly #pool: Pool;
   readonly #headers: Record<string, string>;
+  /** Answers retried so far, by status (429: API Priority and Fairness turned a request away). */
+  readonly retried = new Map<number, number>();
 
   constructor(server: string, auth: Auth, connections = 50) {
     this.#pool = new Pool(server, {
@@ -53,6 +55,7 @@ export class Kube {
       });
       const text = await res.body.text();
       if (retryable.has(res.statusCode) && attempt < 5) {
+        this.retried.set(res.statusCode, (this.retried.get(res.statusCode) ?? 0) + 1);
         await sleep(200 * attempt);
         continue;
       }

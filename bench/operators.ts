@@ -1,32 +1,18 @@
 /**
- * Either operator as a child process, started the way it runs in production: its own program, its own
- * kubeconfig (a ServiceAccount), default log level, logs to a file. Metrics and health listen on free
- * loopback ports so the bench can scrape controller_runtime_reconcile_total.
+ * A peer's operator as a child process, started the way it runs in production (peers.ts): its own
+ * program, its own kubeconfig (a ServiceAccount), default log level, logs to a file. Metrics and
+ * health listen on free loopback ports so the bench can read the peer's client and controller
+ * metrics (rest_client_requests_total, controller_runtime_*, elasticweb_verified_objects).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import {
-  closeSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../hack/cluster/ports.ts';
-import { imageEntrypoint } from '../hack/entrypoint.ts';
 import { sleep } from './kube.ts';
-
-export type OperatorName = 'ts' | 'go';
+import { command, type PeerName } from './peers.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const goDir = join(root, 'bench/baseline-go');
-const goBinary = join(goDir, 'bin/manager');
-// Ours runs as the image runs it: the built JavaScript with the image's node flags.
-const tsEntry = imageEntrypoint();
 const reaper = join(root, 'hack/cluster/reaper.sh');
 
 /** Every operator still running, killed on exit whatever the reason. */
@@ -35,50 +21,11 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Newest modification time of the Go sources (bin/ excluded). */
-function newestGoSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== 'bin') newest = Math.max(newest, newestGoSource(path));
-    } else if (/\.go$|^go\.(mod|sum)$/.test(entry.name)) {
-      newest = Math.max(newest, statSync(path).mtimeMs);
-    }
-  }
-  return newest;
-}
-
-/** Builds our dist/ (npm run build): the JavaScript the image runs. */
-export function buildOurs(log: (m: string) => void): void {
-  log('building our operator (npm run build -> dist/)...');
-  execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-  });
-}
-
-/** Builds bench/baseline-go/bin/manager when it is missing or older than its sources. */
-export function ensureGoBuilt(log: (m: string) => void): void {
-  let built = 0;
-  try {
-    built = statSync(goBinary).mtimeMs;
-  } catch {
-    // missing
-  }
-  if (built >= newestGoSource(goDir)) return;
-  log('building the Go baseline (bench/baseline-go/bin/manager)...');
-  execFileSync('go', ['build', '-o', 'bin/manager', '.'], {
-    cwd: goDir,
-    env: { ...process.env, CGO_ENABLED: '0' },
-    stdio: 'inherit',
-  });
-}
-
 /** More node flags for ours, for profiling (e.g. BENCH_TS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"). */
 const extraNodeArgs = () => (process.env.BENCH_TS_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 export class Operator {
-  readonly name: OperatorName;
+  readonly name: PeerName;
   readonly child: ChildProcess;
   /** Date.now() just before spawn. */
   readonly startedAt: number;
@@ -87,7 +34,7 @@ export class Operator {
   readonly #reaperDir: string;
 
   private constructor(
-    name: OperatorName,
+    name: PeerName,
     child: ChildProcess,
     startedAt: number,
     metricsPort: number,
@@ -110,7 +57,7 @@ export class Operator {
     void this.exited.then(() => running.delete(child));
   }
 
-  static async start(name: OperatorName, kubeconfig: string, logFile: string): Promise<Operator> {
+  static async start(name: PeerName, kubeconfig: string, logFile: string): Promise<Operator> {
     const metricsPort = await freePort();
     const healthPort = await freePort();
     const common = [
@@ -118,25 +65,16 @@ export class Operator {
       `--metrics-bind-address=127.0.0.1:${metricsPort}`,
       `--health-probe-bind-address=127.0.0.1:${healthPort}`,
     ];
-    // Both at their defaults otherwise: 5 concurrent reconciles, info-level logs.
-    const [program, args] =
-      name === 'ts'
-        ? // Plain HTTP metrics, as the Go baseline serves them (the bench reads them without a token).
-          [
-            process.execPath,
-            [
-              ...tsEntry.nodeArgs,
-              ...extraNodeArgs(),
-              join(root, tsEntry.script),
-              ...common,
-              '--metrics-secure=false',
-            ],
-          ]
-        : [goBinary, common];
+    // Every peer at its defaults otherwise: 5 concurrent reconciles, info-level JSON logs.
+    const cmd = command(name, common, name === 'ts' ? extraNodeArgs() : []);
     const out = openSync(logFile, 'a');
     const startedAt = Date.now();
     // Its own process group, so the reaper can kill it if the bench itself is killed outright.
-    const child = spawn(program, args, { stdio: ['ignore', out, out], detached: true });
+    const child = spawn(cmd.program, cmd.args, {
+      stdio: ['ignore', out, out],
+      detached: true,
+      env: { ...process.env, ...cmd.env },
+    });
     closeSync(out);
     const reaperDir = mkdtempSync(join(tmpdir(), 'elasticweb-bench-op-'));
     writeFileSync(join(reaperDir, 'pids'), `${child.pid}\n`);
@@ -154,24 +92,19 @@ export class Operator {
     return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
   }
 
-  /**
-   * Sum of a counter over its label sets (those whose line passes `filter`), or undefined while
-   * /metrics does not answer.
-   */
-  async counter(name: string, filter: (line: string) => boolean = () => true): Promise<number | undefined> {
-    let text: string;
+  /** One scrape of /metrics, or undefined while it does not answer. */
+  async scrape(): Promise<Scrape | undefined> {
     try {
-      text = await (await fetch(this.metricsUrl, { signal: AbortSignal.timeout(5000) })).text();
+      const res = await fetch(this.metricsUrl, { signal: AbortSignal.timeout(5000) });
+      return new Scrape(await res.text());
     } catch {
       return undefined;
     }
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && filter(line)) {
-        sum += Number(line.split(' ').pop());
-      }
-    }
-    return sum;
+  }
+
+  /** Sum of a counter over its label sets (those whose line passes `filter`); undefined without /metrics. */
+  async counter(name: string, filter: (line: string) => boolean = () => true): Promise<number | undefined> {
+    return (await this.scrape())?.sum(name, filter);
   }
 
   /** Waits until /metrics answers (the process is up and listening); bounded. */
@@ -211,3 +144,31 @@ export function cpuSeconds(pid: number): number {
 }
 
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** The text of one /metrics scrape, queried by series name. */
+export class Scrape {
+  readonly #lines: string[];
+
+  constructor(text: string) {
+    this.#lines = text.split('\n').filter((l) => l && !l.startsWith('#'));
+  }
+
+  /** Sum over the label sets of `name` whose line passes `filter`; undefined when the series is absent. */
+  sum(name: string, filter: (line: string) => boolean = () => true): number | undefined {
+    let sum: number | undefined;
+    for (const line of this.#lines) {
+      if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && filter(line)) {
+        sum = (sum ?? 0) + Number(line.split(' ').pop());
+      }
+    }
+    return sum;
+  }
+
+  /** Client requests by HTTP method, from rest_client_requests_total (client-go's and ours alike). */
+  requests(): { all: number; writes: number } {
+    return {
+      all: this.sum('rest_client_requests_total') ?? 0,
+      writes: this.sum('rest_client_requests_total', (l) => /method="(POST|PUT|PATCH|DELETE)"/.test(l)) ?? 0,
+    };
+  }
+}

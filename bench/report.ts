@@ -1,26 +1,38 @@
 /**
- * Turns the runs into bench/results/latest.{json,md} and burst.svg. Every figure is a median over
- * runs with its min and max; nothing here is measured, only summarised.
+ * Turns the runs into bench/results/latest.{json,md} and its SVG charts. Every figure is a median over
+ * runs with its min and max; ratios are paired (run i of ours with run i of the other peer, the same
+ * ABBA round) with a 95% bootstrap interval (stats.ts). Nothing here is measured, only summarised.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OperatorName } from './operators.ts';
+import {
+  type BenchConfig,
+  figures,
+  goals,
+  headlineState,
+  type PerPeer,
+  type Runs,
+  stateKey,
+} from './figures.ts';
+import { type PeerName, peerLabel, peerNames } from './peers.ts';
 import type { BurstResult } from './scenarios/burst.ts';
-import { percentile } from './scenarios/burst.ts';
-import type { RawLimitResult } from './scenarios/raw-limit.ts';
-import type { ScaleResult } from './scenarios/scale.ts';
+import {
+  type Interval,
+  median,
+  medianInterval,
+  pairedRatio,
+  quantile,
+  type Verdict,
+  verdictAtMost,
+} from './stats.ts';
+import { chartSvg, type Series } from './svg.ts';
 
-export interface Runs {
-  burst: Record<OperatorName, BurstResult[]>;
-  scale: Record<OperatorName, ScaleResult[]>;
-  /** By write pattern: 'ts' is our operator's writes, 'go' the baseline's. */
-  raw: Record<OperatorName, RawLimitResult[]>;
-}
+export type { Runs } from './figures.ts';
 
 export interface Meta {
   mode: 'full' | 'quick';
-  config: Record<string, number>;
-  machine: { cores: number; memoryGiB: number; cpuModel: string; kernel: string };
+  config: BenchConfig;
+  machine: { cores: number; memoryGiB: number; cpuModel: string; kernel: string; loadAtStart: number[] };
   kubernetes: string;
   node: string;
   go: string;
@@ -31,359 +43,429 @@ export interface Meta {
   failures: string[];
 }
 
-interface Stat {
-  median: number;
-  min: number;
-  max: number;
+const colours: Record<PeerName, string> = { ts: '#1f6feb', go_best: '#2f9e44', go: '#d9480f' };
+
+const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
+const minMax = (xs: number[]) => {
+  const f = xs.filter(Number.isFinite);
+  return f.length ? [Math.min(...f), Math.max(...f)] : [Number.NaN, Number.NaN];
+};
+
+export interface GoalResult {
+  key: string;
+  text: string;
+  /** The Go peer compared with (the better median), or 'absolute'. */
+  against: PeerName | 'absolute';
+  interval: Interval | undefined;
+  verdict: Verdict;
 }
 
-const ops: OperatorName[] = ['ts', 'go'];
-
-function stat(values: number[]): Stat {
-  if (values.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length / 2;
-  const median =
-    s.length % 2 ? (s[Math.floor(mid)] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-  return { median, min: s[0] as number, max: s[s.length - 1] as number };
-}
-
-/** One figure per operator and run, for every headline metric and a few supporting ones. */
-function metrics(runs: Runs): Record<string, Record<OperatorName, number[]>> {
-  const per = <T>(src: Record<OperatorName, T[]>, f: (r: T) => number) =>
-    Object.fromEntries(ops.map((op) => [op, src[op].map(f)])) as Record<OperatorName, number[]>;
-  const sorted = (r: BurstResult) => [...r.updateLatenciesMs].sort((a, b) => a - b);
-  return {
-    burst_converge_s: per(runs.burst, (r) => r.burstSeconds),
-    update_latency_p50_ms: per(runs.burst, (r) => percentile(sorted(r), 50)),
-    update_latency_p99_ms: per(runs.burst, (r) => percentile(sorted(r), 99)),
-    idle_writes_per_min: per(runs.burst, (r) => r.idleWritesPerMinute),
-    rss_mb_10k: per(runs.scale, (r) => r.rssMiB),
-    restart_s_10k: per(runs.scale, (r) => r.restartSeconds),
-    requests_per_object: per(runs.burst, (r) => r.requestsPerObject),
-    // supporting figures
-    burst_operator_cpu_s: per(runs.burst, (r) => r.cpu.operator),
-    burst_apiserver_cpu_s: per(runs.burst, (r) => r.cpu.apiServer),
-    burst_etcd_cpu_s: per(runs.burst, (r) => r.cpu.etcd),
-    requests_per_object_client_metric: per(runs.burst, (r) => r.clientRequestsPerObject),
-    idle_requests_per_min: per(runs.burst, (r) => r.idleRequestsPerMinute),
-    peak_rss_mb_10k: per(runs.scale, (r) => r.peakRssMiB),
-    writes_during_restart_10k: per(runs.scale, (r) => r.writes),
-    metrics_scrape_ms_10k: per(runs.scale, (r) => r.scrapeMs),
-    rss_mb_1_object: per(runs.burst, (r) => r.rssOneMiB),
-    rss_mb_burst_idle: per(runs.burst, (r) => r.rssIdleMiB),
-  };
+export function evaluateGoals(m: Record<string, PerPeer>): GoalResult[] {
+  return goals.map((g) => {
+    const v = m[g.key] as PerPeer;
+    if (g.absolute) {
+      const interval = medianInterval(v.ts);
+      return {
+        key: g.key,
+        text: g.text,
+        against: 'absolute',
+        interval,
+        verdict: verdictAtMost(interval, g.limit),
+      };
+    }
+    const against: PeerName = median(v.go) < median(v.go_best) ? 'go' : 'go_best';
+    const interval = pairedRatio(v.ts, v[against]);
+    return { key: g.key, text: g.text, against, interval, verdict: verdictAtMost(interval, g.limit) };
+  });
 }
 
 export function writeReport(runs: Runs, meta: Meta, outDir: string): void {
   mkdirSync(outDir, { recursive: true });
-  const m = metrics(runs);
-  const median = (key: string, op: OperatorName) => stat(m[key]?.[op] ?? []).median;
-  const rawTs = stat(runs.raw.ts.map((r) => r.seconds));
-  const rawGo = stat(runs.raw.go.map((r) => r.seconds));
+  const c = meta.config;
+  const m = figures(runs, c);
+  const goalResults = evaluateGoals(m);
+  const rawBest = runs.raw.map((r) => r.best);
+  const rawChildren = median(rawBest.map((b) => b.seconds));
+  const rawStatus = median(rawBest.map((b) => b.statusSeconds));
 
   const json: Record<string, unknown> = {};
-  const r3 = (x: number) => round(x, 3);
-  for (const key of Object.keys(m)) json[key] = { ts: r3(median(key, 'ts')), go: r3(median(key, 'go')) };
-  json.raw_limit_converge_s = r3(rawTs.median);
-  json.raw_limit_go_writes_converge_s = r3(rawGo.median);
-  json.burst_fraction_of_raw_limit = r3(rawTs.median / median('burst_converge_s', 'ts'));
+  for (const [key, v] of Object.entries(m)) {
+    json[key] = Object.fromEntries(peerNames.map((p) => [p, r3(median(v[p]))]));
+  }
+  json.raw_limit_converge_s = r3(rawChildren);
+  json.raw_limit_status_s = r3(rawStatus);
+  json.raw_limit_per_s = r3(median(rawBest.map((b) => b.perSecond)));
+  json.raw_limit_concurrency = median(rawBest.map((b) => b.concurrency));
+  // The sweep uses our write pattern only; the tutorial's pattern is no longer measured.
+  json.raw_limit_go_writes_converge_s = null;
+  json.burst_fraction_of_raw_limit = r3(rawChildren / median(m.burst_converge_s?.ts ?? []));
+  json.burst_status_fraction_of_raw_limit = r3(rawStatus / median(m.burst_status_s?.ts ?? []));
+  json.bare_node_https_rss_mb = r3(runs.bareNodeRssMiB);
+  json.ratio_ci = Object.fromEntries(
+    Object.entries(m).map(([key, v]) => [key, intervalJson(pairedRatio(v.ts, v.go_best))]),
+  );
+  json.goals = goalResults.map((g) => ({ ...g, interval: intervalJson(g.interval) }));
+  json.scale_curve = scaleCurve(runs, c);
   json.min_max = Object.fromEntries(
     Object.entries(m).map(([key, v]) => [
       key,
-      Object.fromEntries(ops.map((op) => [op, minMax(v[op]).map(r3)])),
+      Object.fromEntries(peerNames.map((p) => [p, minMax(v[p]).map(r3)])),
     ]),
   );
-  json.raw_limit_min_max = { ts: [rawTs.min, rawTs.max].map(r3), go: [rawGo.min, rawGo.max].map(r3) };
   json.runs = Object.fromEntries(
-    Object.entries(m).map(([key, v]) => [key, { ts: v.ts.map(r3), go: v.go.map(r3) }]),
+    Object.entries(m).map(([key, v]) => [key, Object.fromEntries(peerNames.map((p) => [p, v[p].map(r3)]))]),
   );
-  json.raw_limit_runs = {
-    ts: runs.raw.ts.map((r) => r3(r.seconds)),
-    go: runs.raw.go.map((r) => r3(r.seconds)),
-  };
-  json.request_breakdown_per_object = Object.fromEntries(
-    ops.map((op) => [
-      op,
-      perObject(
-        medianRun(runs.burst[op], burstSeconds)?.requestBreakdown ?? {},
-        meta.config.burstObjects ?? 1,
-      ),
-    ]),
+  json.raw_limit_runs = runs.raw.map((r) =>
+    r.points.map((p) => ({
+      concurrency: p.concurrency,
+      seconds: r3(p.seconds),
+      status_seconds: r3(p.statusSeconds),
+      per_s: r3(p.perSecond),
+      apiserver_cores: r3(p.apiServerCores),
+      etcd_cores: r3(p.etcdCores),
+      bench_cores: r3(p.clientCores),
+      rejected_429: p.rejected,
+    })),
   );
+  json.restart_clock = Object.fromEntries(
+    peerNames.map((p) => [p, runs.scale[p][headlineState(c)]?.find((r) => r)?.restartClock ?? null]),
+  );
+  json.request_breakdown_per_object = runs.breakdown;
   json.meta = meta;
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
-  writeFileSync(join(outDir, 'burst.svg'), burstSvg(runs, meta));
-  writeFileSync(join(outDir, 'latest.md'), markdown(runs, meta, m, rawTs, rawGo));
+  writeFileSync(join(outDir, 'burst.svg'), burstSvg(runs, c));
+  writeFileSync(join(outDir, 'scale-rss.svg'), scaleSvg(runs, c, 'rss'));
+  writeFileSync(join(outDir, 'scale-restart.svg'), scaleSvg(runs, c, 'restart'));
+  writeFileSync(join(outDir, 'raw-limit.svg'), rawSvg(runs));
+  writeFileSync(join(outDir, 'latest.md'), markdown(runs, meta, m, goalResults, json));
 }
 
-function minMax(values: number[]): [number, number] {
-  const s = stat(values);
-  return [s.min, s.max];
+function intervalJson(i: Interval | undefined) {
+  return i ? { ratio: r3(i.estimate), lo: r3(i.lo), hi: r3(i.hi), pairs: i.n } : null;
 }
 
-/** The run whose time is the median one (the lower middle for an even count), if any. */
-function medianRun<T extends { curve: number[] }>(results: T[], seconds: (r: T) => number): T | undefined {
-  const s = [...results].sort((a, b) => seconds(a) - seconds(b));
-  return s[Math.floor((s.length - 1) / 2)];
+/** One entry per N: medians per peer of settled RSS, restart and its CPU. */
+function scaleCurve(runs: Runs, c: BenchConfig) {
+  return c.scalePoints.map((n) => {
+    const med = (f: (r: { rssMiB: number; restartSeconds: number; restartCpuSeconds: number }) => number) =>
+      Object.fromEntries(
+        peerNames.map((p) => [
+          p,
+          r3(median((runs.scale[p][stateKey(n)] ?? []).map((r) => (r ? f(r) : Number.NaN)))),
+        ]),
+      );
+    return {
+      objects: n,
+      rss_mb: med((r) => r.rssMiB),
+      restart_s: med((r) => r.restartSeconds),
+      restart_cpu_s: med((r) => r.restartCpuSeconds),
+    };
+  });
 }
 
-const burstSeconds = (r: BurstResult) => r.burstSeconds;
+// ---- markdown --------------------------------------------------------------------------------------
 
-function perObject(counts: Record<string, number>, n: number): Record<string, number> {
-  return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, round(v / n, 3)]));
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return '—';
+function fmt(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
   if (x === 0) return '0';
   const a = Math.abs(x);
   return a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : a >= 1 ? x.toFixed(2) : x.toFixed(3);
 }
 
 function cell(values: number[]): string {
-  const s = stat(values);
-  return `**${fmt(s.median)}** (${fmt(s.min)}–${fmt(s.max)})`;
+  const [lo, hi] = minMax(values);
+  return `**${fmt(median(values))}** (${fmt(lo)}–${fmt(hi)})`;
 }
 
-function ratio(ts: number[], go: number[]): string {
-  const a = stat(ts).median;
-  const b = stat(go).median;
-  if (a === 0 && b === 0) return '—';
-  if (b === 0) return '∞';
-  return `${fmt(a / b)}×`;
+function valueCell(i: Interval | undefined, unit: string): string {
+  return i ? `${fmt(i.estimate)} ${unit} [${fmt(i.lo)}, ${fmt(i.hi)}]` : '—';
+}
+
+export function ratioCell(i: Interval | undefined): string {
+  return i ? `${fmt(i.estimate)}× [${fmt(i.lo)}, ${fmt(i.hi)}]` : '—';
 }
 
 function markdown(
   runs: Runs,
   meta: Meta,
-  m: Record<string, Record<OperatorName, number[]>>,
-  rawTs: Stat,
-  rawGo: Stat,
+  m: Record<string, PerPeer>,
+  goalResults: GoalResult[],
+  json: Record<string, unknown>,
 ): string {
   const c = meta.config;
+  const head = `| | ${peerLabel.ts} | ${peerLabel.go_best} | ${peerLabel.go} | ours / best Go, paired [95% CI] |\n|---|---|---|---|---|`;
   const row = (label: string, key: string) => {
-    const v = m[key] as Record<OperatorName, number[]>;
-    return `| ${label} | ${cell(v.ts)} | ${cell(v.go)} | ${ratio(v.ts, v.go)} |`;
+    const v = m[key] as PerPeer;
+    return `| ${label} | ${cell(v.ts)} | ${cell(v.go_best)} | ${cell(v.go)} | ${ratioCell(pairedRatio(v.ts, v.go_best))} |`;
   };
-  const head = '| | ours (TypeScript) | Go baseline | ours / Go |\n|---|---|---|---|';
-  const breakdownTable = () => {
-    const n = c.burstObjects ?? 1;
-    const [ts, go] = ops.map((op) =>
-      perObject(medianRun(runs.burst[op], burstSeconds)?.requestBreakdown ?? {}, n),
-    );
-    const keys = [...new Set([...Object.keys(ts ?? {}), ...Object.keys(go ?? {})])];
-    return [
-      '| request (verb resource) | ours, per object | Go, per object |',
-      '|---|---|---|',
-      ...keys.map((k) => `| ${k} | ${ts?.[k] ?? 0} | ${go?.[k] ?? 0} |`),
-    ].join('\n');
-  };
-  const tsBurst = stat(m.burst_converge_s?.ts ?? []).median;
-  const goBurst = stat(m.burst_converge_s?.go ?? []).median;
-  return `# ElasticWeb benchmark: ours (TypeScript) vs the Go/kubebuilder baseline
+  const head10k = headlineState(c);
+  const breakdownKeys = [...new Set(peerNames.flatMap((p) => Object.keys(runs.breakdown[p] ?? {})))];
+  const curve = json.scale_curve as ReturnType<typeof scaleCurve>;
+  const clock = json.restart_clock as Record<PeerName, string | null>;
+  const load = meta.machine.loadAtStart.map((l) => l.toFixed(2)).join(', ');
+  return `# ElasticWeb benchmark: ours (TypeScript) against the best Go peer
 
 Generated by \`npm run bench${meta.mode === 'quick' ? ' -- --quick' : ''}\` on ${meta.startedAt}, in ${fmt(meta.durationSeconds / 60)} minutes.
-${meta.mode === 'quick' ? '\n**Quick mode: smaller N, for checking the harness; not the reference figures.**\n' : ''}${
+${meta.mode === 'quick' ? '\n**Quick mode: smaller N and fewer runs, for checking the harness; not the reference figures.**\n' : ''}${
   meta.failures.length > 0
     ? `\n**${meta.failures.length} run(s) failed and are left out:**\n\n${meta.failures.map((f) => `- ${f}`).join('\n')}\n`
     : ''
 }
-Every figure is the **median** of ${c.runs} runs per operator, with (min–max). The runs alternate
-(ours, Go, ours, Go, ...), each on a fresh local cluster (etcd + kube-apiserver, \`api\` mode: no pods,
-so realQPS stays 0 and "converged" means the Deployment has the right \`spec.replicas\` and the Service
-exists). The two operators never run at the same time. Ratios are ours / Go on the medians: below 1
-means ours is faster, smaller or cheaper.
+Three peers, each at its defaults (5 workers, info-level JSON logs, its own ServiceAccount bound to
+cluster-admin), as its Deployment runs it: **ours**; **Go, best practice** (\`bench/peer-go-best\`: the
+comparison, label-scoped caches, managedFields stripped, POST on a miss, patch on drift, status only when
+it changed; GOMEMLIMIT ${'460MiB'}); **Go, tutorial** (\`bench/baseline-go\`, the kubebuilder tutorial's
+controller, for reference). ${c.runs} rounds in ABBA order (ours, best, tutorial, then reversed), each run
+on a fresh local cluster (etcd + kube-apiserver, \`api\` mode unless said), no audit log in timed runs.
+Cells: **median** (min–max) over runs. Ratios: geometric mean of the per-round ratios ours / best Go
+peer, with a 95% percentile-bootstrap interval over rounds (10,000 resamples, fixed seed; with 5 rounds
+such an interval is somewhat too narrow). Below 1 means ours is faster, smaller or cheaper.
 
-- Machine: ${meta.machine.cores} cores (${meta.machine.cpuModel}), ${fmt(meta.machine.memoryGiB)} GiB memory, Linux ${meta.machine.kernel}; shared with other work, so expect noise.
-- Kubernetes ${meta.kubernetes} (kube-apiserver and etcd built from source by hack/cluster), Node ${meta.node}, ${meta.go}.
-- Commit measured: \`${meta.commit}\`.
-- Both operators at their defaults: 5 concurrent reconciles, info-level logs (to a file), each under
-  its own ServiceAccount bound to cluster-admin. The API server runs with
-  \`--service-node-port-range=20000-32767\` so that 10,000 NodePort Services fit.
+- Machine: ${meta.machine.cores} cores (${meta.machine.cpuModel}), ${fmt(meta.machine.memoryGiB)} GiB, Linux ${meta.machine.kernel}; load average at start ${load}. Shared machine: expect noise.
+- Kubernetes ${meta.kubernetes}, Node ${meta.node}, ${meta.go}. Commit \`${meta.commit}\`.
+
+## Goals (against the better of the two Go peers)
+
+A ratio goal is **met** when the whole 95% interval is within it, **not met** when the whole interval
+is beyond it, **undecided** otherwise. "No worse" allows 10%: the upper bound must be ≤ 1.10.
+
+| figure | goal | against | ours / that peer [95% CI] | verdict |
+|---|---|---|---|---|
+${goalResults
+  .map(
+    (g) =>
+      `| \`${g.key}\` | ${g.text} | ${g.against === 'absolute' ? 'absolute: median of ours' : peerLabel[g.against]} | ${g.against === 'absolute' ? valueCell(g.interval, 'MiB') : ratioCell(g.interval)} | **${g.verdict}** |`,
+  )
+  .join('\n')}
+
+Reference for idle memory: a bare \`node\` with ours' flags that has loaded \`https\` settles at
+**${fmt(runs.bareNodeRssMiB)} MiB**.
 
 ## 1. Burst: ${c.burstObjects} ElasticWebs created at once
 
-The bench creates ${c.burstObjects} ElasticWebs (${c.burstNamespaces} namespaces, no \`port\`, singlePodsQPS 100, totalQPS 300:
-3 replicas) 50 requests at a time, and its own watcher (a list+watch of all Deployments and Services
-as admin, in the bench process) stamps when each one's Deployment has 3 replicas and its Service exists.
-Clock from the first create to the last convergence. One warm-up object converges first, so the
-operator is started, synced and idle when the clock starts, and so is the API server (under 0.1 core
-for 1 s).
+The bench creates ${c.burstObjects} ElasticWebs (${c.burstNamespaces} namespaces, no \`port\`, 3 replicas each) 50
+requests at a time. Its own watcher (list+watch of Deployments, Services and ElasticWebs, as admin)
+stamps when each ElasticWeb's **status** shows its children (ours and the best Go peer:
+\`observedGeneration\` = \`generation\`, Available/Progressing/Degraded set for it, \`replicas\` and
+\`nodePort\` shown; the tutorial's only status field, \`realQPS\`, shown), and when the **children** exist
+(Deployment with 3 replicas, and its Service). Clocks from the first create. A warm-up object reaches
+status first, and the API server is settled (under 0.1 core for 1 s). CPU and requests cover the burst
+until the peer's request counter has stood still for 2 s; requests are the peer's own
+\`rest_client_requests_total\` (the audit log is off).
 
 ${head}
-${row('seconds until all converged', 'burst_converge_s')}
-${row('CPU seconds used by the operator during the burst', 'burst_operator_cpu_s')}
-${row('CPU seconds used by kube-apiserver during the burst', 'burst_apiserver_cpu_s')}
-${row('CPU seconds used by etcd during the burst', 'burst_etcd_cpu_s')}
+${row('seconds until every status shows its children', 'burst_status_s')}
+${row('seconds until every Deployment and Service exists', 'burst_converge_s')}
+${row('operator CPU-seconds per 1,000 ElasticWebs', 'operator_cpu_s_per_1k')}
+${row('kube-apiserver CPU-seconds during the burst', 'burst_apiserver_cpu_s')}
+${row('etcd CPU-seconds during the burst', 'burst_etcd_cpu_s')}
+${row('API requests per ElasticWeb (client metric)', 'requests_per_object')}
+${row('of which writes', 'writes_per_object')}
 
-![Converged ElasticWebs over time](burst.svg)
+![Statuses complete over time](burst.svg)
+
+${
+  breakdownKeys.length === 0
+    ? 'The breakdown of requests by verb and resource (an untimed run per peer with the audit log on) is not run in quick mode.'
+    : `Requests per ElasticWeb by verb and resource, from one extra, untimed run per peer with the audit log on:
+
+| request | ${peerNames.map((p) => peerLabel[p]).join(' | ')} |
+|---|---|---|---|
+${breakdownKeys.map((k) => `| ${k} | ${peerNames.map((p) => fmt(runs.breakdown[p]?.[k] ?? 0)).join(' | ')} |`).join('\n')}`
+}
 
 ## 2. Update latency (${c.updates} sequential totalQPS changes, ${c.burstObjects} converged and idle)
 
-One ElasticWeb at a time: merge-patch \`spec.totalQPS\` 300 → 500, then wait until the watcher sees its
-Deployment at 5 replicas; latency from just before the write to the watch event. p50 and p99 are per
-run, then the median over runs.
+One ElasticWeb at a time: merge-patch \`spec.totalQPS\` 300 → 500, then wait until its status shows 5
+replicas (for ours and the best Go peer, with the new \`observedGeneration\`). Timed with
+\`performance.now()\` from just before the write to the watch event; p50 and p99 per run, then the
+median over runs.
 
 ${head}
-${row('p50 (ms)', 'update_latency_p50_ms')}
-${row('p99 (ms)', 'update_latency_p99_ms')}
+${row('p50 to status (ms)', 'update_latency_p50_ms')}
+${row('p99 to status (ms)', 'update_latency_p99_ms')}
+${row('p50 to the Deployment (ms)', 'update_children_p50_ms')}
+${row('p99 to the Deployment (ms)', 'update_children_p99_ms')}
 
-## 3. Idle writes (${c.idleSeconds} s with nothing changing)
+## 3. Idle (${c.idleSeconds} s with nothing changing, ${c.burstObjects} ElasticWebs)
 
-Counted by the API server: its audit log (every request, Metadata level), filtered by the operator's
-ServiceAccount and by verb (create, update, patch, delete). Starts once the operator has sent nothing
-for 2 s after the update scenario.
+From the peer's own \`rest_client_requests_total\` (writes: POST, PUT, PATCH, DELETE). Idle RSS: with
+one ElasticWeb, caches synced, sampled every second until 5 samples lie within 2%.
 
 ${head}
 ${row('writes per minute', 'idle_writes_per_min')}
-${row('all requests per minute (reads included; open watches not counted)', 'idle_requests_per_min')}
+${row('all requests per minute', 'idle_requests_per_min')}
+${row('settled RSS with 1 ElasticWeb (MiB)', 'rss_mb_idle')}
+${row('RSS just after the warm-up object (MiB)', 'rss_mb_1_object')}
+${row(`RSS at the end of the idle phase, ${c.burstObjects} ElasticWebs (MiB)`, 'rss_mb_burst_idle')}
 
-## 4. Memory: ${c.bigObjects} ElasticWebs plus ${c.bigObjects} unrelated Deployments and ${c.bigObjects} unrelated Services
+## 4 and 5. How cost grows: restart and memory at ${c.scalePoints.join(', ')} ElasticWebs
 
-RSS from \`/proc/<pid>/status\` (VmRSS), sampled every second after the operator has verified every
-ElasticWeb (scenario 5), until ${c.settleSamples} consecutive samples lie within 2% (at most ${c.settleMaxSeconds} s); the
-settled value is their median. The unrelated objects sit in other namespaces and belong to no
-ElasticWeb (the unrelated Services are headless, to keep the setup short: neither operator caches
-unrelated Services).
+Each state is written once per peer by the bench (\`children.ts\`: the objects and status *that* peer
+writes), saved from etcd, and every run starts a fresh cluster on a copy. The peer is started once the
+API server has settled, and must find nothing to do (writes are counted). **Restart**: from spawning
+the process until every ElasticWeb has been verified (reconciled without error). Peers that export
+\`elasticweb_verified_objects\` and \`elasticweb_verified_objects_last_timestamp_seconds\` are timed by
+their own clock (ms resolution); others from outside, at the first 250 ms scrape that shows
+\`controller_runtime_reconcile_total\` ≥ N with an empty queue and no busy worker. Clock used:
+${peerNames.map((p) => `${peerLabel[p]}: ${clock[p] ?? '—'}`).join('; ')}. **Memory**: VmRSS sampled every
+second after that, until ${c.settleSamples} samples lie within 2% (at most ${c.settleMaxSeconds} s).
+
+| N | RSS MiB: ${peerNames.map((p) => peerLabel[p]).join(' / ')} | restart s: same order | restart CPU-s: same order |
+|---|---|---|---|
+${curve
+  .map(
+    (e) =>
+      `| ${e.objects} | ${peerNames.map((p) => fmt(e.rss_mb[p] as number)).join(' / ')} | ${peerNames.map((p) => fmt(e.restart_s[p] as number)).join(' / ')} | ${peerNames.map((p) => fmt(e.restart_cpu_s[p] as number)).join(' / ')} |`,
+  )
+  .join('\n')}
+
+${head}
+${row('RSS slope, MiB per 1,000 ElasticWebs (least squares per run)', 'rss_mib_per_1k')}
+${row('restart slope, seconds per 1,000 ElasticWebs', 'restart_s_per_1k')}
+${row('settled RSS at 1,000 ElasticWebs (MiB)', 'rss_mb_1k')}
+
+![RSS against N](scale-rss.svg)
+
+![Restart against N](scale-restart.svg)
+
+### ${c.unrelated ? `At ${head10k.replace('+', ' ElasticWebs + ')} unrelated Deployments and Services (headless Services, in other namespaces)` : `At ${head10k} ElasticWebs (quick mode: no unrelated objects; the keys \`*_10k\` hold this point)`}
 
 ${head}
 ${row('settled RSS (MiB)', 'rss_mb_10k')}
 ${row('peak RSS from start to settled (MiB)', 'peak_rss_mb_10k')}
-${row('for comparison: RSS with 1 ElasticWeb, just started (MiB)', 'rss_mb_1_object')}
-${row(`for comparison: RSS at the end of scenario 3 (${c.burstObjects} ElasticWebs, no unrelated objects) (MiB)`, 'rss_mb_burst_idle')}
-
-## 5. Restart with ${c.bigObjects} converged ElasticWebs
-
-Seconds from spawning the process until \`controller_runtime_reconcile_total\` (summed over results)
-reaches ${c.bigObjects}: caches synced and every ElasticWeb reconciled once. Its /metrics is scraped from
-outside every 250 ms, so the figure is rounded up to the next scrape (a scrape costs our operator
-tens of ms at this size, see the last row; polling every second instead made no difference above the
-noise). The converged state is written by the bench (children.ts: the
-same objects each operator writes) and saved once per operator; every run starts a fresh cluster on a
-copy of it. The API server's caches are warmed by a full list, and the operator starts once the API
-server has settled (under 0.1 core for 1 s): a fresh API server on this state spends its first ~2 s
-at both cores filling its caches, and an operator restarts against a running API server, not a
-starting one. The operator must find nothing to change: its write requests over the start-up are
-counted as a check.
-
-${head}
-${row('seconds from process start until all verified', 'restart_s_10k')}
+${row('seconds from spawn until all verified', 'restart_s_10k')}
+${row('CPU-seconds from spawn until all verified', 'restart_cpu_s_10k')}
 ${row('write requests during start-up (should be 0)', 'writes_during_restart_10k')}
-${row('one /metrics scrape afterwards (ms): the cost of polling it', 'metrics_scrape_ms_10k')}
+${row('one /metrics scrape afterwards (ms)', 'metrics_scrape_ms_10k')}
 
-## 6. API requests per converged ElasticWeb during the burst
+## 6. Time to REAL-QPS (\`full\` mode: controller-manager, scheduler, kwok nodes)
 
-From the audit log: every request by the operator's ServiceAccount from the first create of the burst
-until the operator had been quiet for 2 s after the last convergence (watches opened earlier are not
-in the window), divided by ${c.burstObjects}. The operator's own \`rest_client_requests_total\` delta over the same
-span is shown as a cross-check.
+${c.realQpsObjects} ElasticWebs created at once (3 pods each); clocks to every Deployment reporting 3 Ready
+pods, and to every status showing \`realQPS\` = 300. The tutorial computes \`realQPS\` from the spec, not
+from Ready pods, so its figure can come before the pods are Ready: it is not a measure of speed.
 
 ${head}
-${row('requests per object (audit log)', 'requests_per_object')}
-${row('requests per object (rest_client_requests_total)', 'requests_per_object_client_metric')}
-
-Breakdown, median-time run:
-
-${breakdownTable()}
+${row('seconds until every status shows REAL-QPS', 'real_qps_s')}
+${row('seconds until every Deployment has its pods Ready', 'pods_ready_s')}
 
 ## 7. The limit on this machine
 
-A minimal client in the bench process (Node.js, bench/scenarios/raw-limit.ts) makes only the writes
-of an operator for each new ElasticWeb, 5 at a time, fed directly by the create responses: no
-informers, no queue, no drift check. Same cluster flags, ServiceAccount-token authentication, warm-up
-and watcher as the burst.
+A client in the bench process with no controller logic (no informers, no queue, no drift check) makes
+our writes for each new ElasticWeb (create the Deployment and the Service at once, then merge-patch the
+status), fed straight from the create responses. Its concurrency is raised (each level on a fresh
+cluster) until the throughput stops growing by 5% twice: kube-apiserver is then saturated.
 
-| | seconds for ${c.burstObjects} (median, min–max) |
-|---|---|
-| our writes (create Deployment, create Service, merge-patch status): **raw_limit_converge_s** | **${fmt(rawTs.median)}** (${fmt(rawTs.min)}–${fmt(rawTs.max)}) |
-| the baseline's writes (create Service, create Deployment, update status) | ${fmt(rawGo.median)} (${fmt(rawGo.min)}–${fmt(rawGo.max)}) |
+| run | ${(runs.raw[0]?.points ?? []).map((p) => `c=${p.concurrency}`).join(' | ')} |
+|---|${(runs.raw[0]?.points ?? []).map(() => '---').join('|')}|
+${runs.raw.map((r, i) => `| ${i + 1}: ElasticWebs/s (cores: kube-apiserver, etcd, bench; 429s) | ${r.points.map((p) => `${fmt(p.perSecond)} (${fmt(p.apiServerCores)}, ${fmt(p.etcdCores)}, ${fmt(p.clientCores)}; ${p.rejected})`).join(' | ')} |`).join('\n')}
 
-Our burst throughput is **${fmt((100 * rawTs.median) / tsBurst)}%** of the raw limit for our writes
-(${fmt(rawTs.median)} s / ${fmt(tsBurst)} s). The Go baseline's is ${fmt((100 * rawGo.median) / goBurst)}% of the limit for its own writes.
+Best level, median over runs: **${fmt(json.raw_limit_per_s as number)} ElasticWebs/s** at concurrency ${json.raw_limit_concurrency},
+${fmt(json.raw_limit_status_s as number)} s to status for ${c.burstObjects} (\`raw_limit_status_s\`), ${fmt(json.raw_limit_converge_s as number)} s to children
+(\`raw_limit_converge_s\`). Our burst reaches ${fmt(100 * (json.burst_status_fraction_of_raw_limit as number))}% of it to status
+(${fmt(100 * (json.burst_fraction_of_raw_limit as number))}% to children).
+
+![Raw limit](raw-limit.svg)
 `;
 }
 
-// ---- chart ----------------------------------------------------------------------------------------
+// ---- charts ----------------------------------------------------------------------------------------
 
-const colours: Record<OperatorName, string> = { ts: '#1f6feb', go: '#d9480f' };
-const labels: Record<OperatorName, string> = { ts: 'ours (TypeScript)', go: 'Go baseline' };
+function medianRun(results: (BurstResult | undefined)[]): BurstResult | undefined {
+  const s = results
+    .filter((r): r is BurstResult => r !== undefined)
+    .sort((a, b) => a.burstStatusSeconds - b.burstStatusSeconds);
+  return s[Math.floor((s.length - 1) / 2)];
+}
 
-/** Converged count over time: every run faint, the median-time run bold, the raw limit dashed. */
-function burstSvg(runs: Runs, meta: Meta): string {
-  const n = meta.config.burstObjects ?? 1;
-  const curves = ops.flatMap((op) => runs.burst[op].map((r) => r.curve));
-  const rawCurves = runs.raw.ts.map((r) => r.curve);
-  const tMax = niceCeil(Math.max(...curves.flat(), ...rawCurves.flat(), 1));
-  const [w, h, left, right, top, bottom] = [760, 420, 64, 20, 40, 48];
-  const x = (t: number) => left + (t / tMax) * (w - left - right);
-  const y = (count: number) => h - bottom - (count / n) * (h - top - bottom);
-  const path = (curve: number[]) => {
-    // A step up at each convergence, from (0, 0).
-    let d = `M${x(0).toFixed(1)},${y(0).toFixed(1)}`;
-    curve.forEach((t, i) => {
-      d += ` H${x(t).toFixed(1)} V${y(i + 1).toFixed(1)}`;
+const steps = (curve: number[]): [number, number][] => curve.map((t, i) => [t, i + 1]);
+
+function burstSvg(runs: Runs, c: BenchConfig): string {
+  const series: Series[] = [];
+  for (const p of peerNames) {
+    for (const r of runs.burst[p]) {
+      if (r)
+        series.push({
+          label: '',
+          colour: colours[p],
+          points: steps(r.statusCurve),
+          step: true,
+          width: 1,
+          opacity: 0.25,
+          hidden: true,
+        });
+    }
+    const med = medianRun(runs.burst[p]);
+    if (med) {
+      series.push({
+        label: `${peerLabel[p]}: status`,
+        colour: colours[p],
+        points: steps(med.statusCurve),
+        step: true,
+        width: 2.5,
+      });
+      series.push({
+        label: `${peerLabel[p]}: children`,
+        colour: colours[p],
+        points: steps(med.curve),
+        step: true,
+        width: 1.5,
+        dash: '2,3',
+      });
+    }
+  }
+  const raw = runs.raw.map((r) => r.best).sort((a, b) => a.statusSeconds - b.statusSeconds)[
+    Math.floor((runs.raw.length - 1) / 2)
+  ];
+  if (raw)
+    series.push({
+      label: 'raw limit (no controller), status',
+      colour: '#555',
+      points: steps(raw.curve),
+      step: true,
+      dash: '6,4',
     });
-    return d;
-  };
-  const parts: string[] = [];
-  for (let i = 0; i <= 5; i++) {
-    const t = (tMax * i) / 5;
-    const count = Math.round((n * i) / 5);
-    parts.push(
-      `<line x1="${x(t)}" y1="${top}" x2="${x(t)}" y2="${h - bottom}" stroke="#eee"/>`,
-      `<text x="${x(t)}" y="${h - bottom + 18}" text-anchor="middle">${round(t, 2)}</text>`,
-      `<line x1="${left}" y1="${y(count)}" x2="${w - right}" y2="${y(count)}" stroke="#eee"/>`,
-      `<text x="${left - 8}" y="${y(count) + 4}" text-anchor="end">${count}</text>`,
-    );
-  }
-  for (const op of ops) {
-    for (const r of runs.burst[op]) {
-      parts.push(`<path d="${path(r.curve)}" fill="none" stroke="${colours[op]}" stroke-opacity="0.25"/>`);
-    }
-    const median = medianRun(runs.burst[op], burstSeconds);
-    if (median) {
-      parts.push(`<path d="${path(median.curve)}" fill="none" stroke="${colours[op]}" stroke-width="2.5"/>`);
-    }
-  }
-  const rawMedian = medianRun(runs.raw.ts, (r) => r.seconds);
-  if (rawMedian) {
-    parts.push(
-      `<path d="${path(rawMedian.curve)}" fill="none" stroke="#555" stroke-width="1.5" stroke-dasharray="5,4"/>`,
-    );
-  }
-  // Bottom right: the curves rise from the bottom left to the top right.
-  const [lx, ly] = [w - right - 300, h - bottom - 70];
-  const legend = [
-    ...ops.map((op, i) => ({ colour: colours[op], label: labels[op], dash: '', i })),
-    { colour: '#555', label: 'raw limit (our writes, no controller)', dash: '5,4', i: 2 },
-  ]
-    .map(
-      ({ colour, label, dash, i }) =>
-        `<line x1="${lx}" y1="${ly + i * 18}" x2="${lx + 28}" y2="${ly + i * 18}" stroke="${colour}" stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ''}/>` +
-        `<text x="${lx + 34}" y="${ly + 4 + i * 18}">${label}</text>`,
-    )
-    .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="12">
-<rect width="${w}" height="${h}" fill="white"/>
-<text x="${w / 2}" y="22" text-anchor="middle" font-size="15">Burst: ${n} ElasticWebs created at once, converged over time (bold: median run; faint: all ${meta.config.runs} runs)</text>
-${parts.join('\n')}
-<line x1="${left}" y1="${h - bottom}" x2="${w - right}" y2="${h - bottom}" stroke="#333"/>
-<line x1="${left}" y1="${top}" x2="${left}" y2="${h - bottom}" stroke="#333"/>
-<text x="${(left + w - right) / 2}" y="${h - 10}" text-anchor="middle">seconds since the first create</text>
-<text x="16" y="${(top + h - bottom) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(top + h - bottom) / 2})">converged ElasticWebs</text>
-${legend}
-</svg>
-`;
+  return chartSvg({
+    title: `Burst: ${c.burstObjects} ElasticWebs, statuses complete over time (bold: median run)`,
+    xLabel: 'seconds since the first create',
+    yLabel: 'ElasticWebs',
+    series,
+  });
 }
 
-/** 1, 2 or 5 times a power of ten, at least `x`. */
-function niceCeil(x: number): number {
-  const p = 10 ** Math.floor(Math.log10(x));
-  return ([1, 2, 5, 10].find((k) => k * p >= x) ?? 10) * p;
+function scaleSvg(runs: Runs, c: BenchConfig, what: 'rss' | 'restart'): string {
+  const series: Series[] = peerNames.map((p) => ({
+    label: peerLabel[p],
+    colour: colours[p],
+    points: c.scalePoints.map((n): [number, number] => {
+      const rs = (runs.scale[p][stateKey(n)] ?? []).map((r) =>
+        r ? (what === 'rss' ? r.rssMiB : r.restartSeconds) : Number.NaN,
+      );
+      return [n, median(rs)];
+    }),
+  }));
+  return chartSvg({
+    title:
+      what === 'rss'
+        ? 'Settled RSS against ElasticWebs (median of runs)'
+        : 'Restart until all verified, against ElasticWebs (median)',
+    xLabel: 'ElasticWebs',
+    yLabel: what === 'rss' ? 'MiB' : 'seconds',
+    series,
+  });
 }
+
+function rawSvg(runs: Runs): string {
+  return chartSvg({
+    title: 'Raw limit: ElasticWebs per second to status, against client concurrency',
+    xLabel: 'concurrent workers',
+    yLabel: 'ElasticWebs per second',
+    series: runs.raw.map((r, i) => ({
+      label: `run ${i + 1}`,
+      colour: ['#555', '#999', '#bbb'][i % 3] as string,
+      points: r.points.map((p): [number, number] => [p.concurrency, p.perSecond]),
+    })),
+  });
+}
+
+export { quantile };

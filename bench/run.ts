@@ -1,9 +1,10 @@
 /**
- * npm run bench [-- --quick] [-- --runs=N]
+ * npm run bench [-- --quick] [-- --runs=N] [-- --only=burst,scale,raw,real] [-- --max-n=30000]
  *
- * Measures our operator and the Go/kubebuilder baseline side by side on this machine, alternating
- * them run by run, each run on a fresh local api-mode cluster, and writes bench/results/latest.md,
- * latest.json and burst.svg. See bench/README.md for what each scenario measures and how.
+ * Measures ours, the best-practice Go peer and the kubebuilder tutorial's controller on this machine,
+ * in ABBA rounds (ours, best, tutorial; then the reverse), each run on a fresh local cluster, and
+ * writes bench/results/latest.md, latest.json and the SVG charts. See bench/README.md for what each
+ * scenario measures and how.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,41 +12,60 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureBinaries } from '../hack/cluster/binaries.ts';
-import { removeScratch } from './cluster.ts';
-import { buildOurs, ensureGoBuilt, type OperatorName } from './operators.ts';
-import { type Meta, type Runs, writeReport } from './report.ts';
+import { bareNodeRss } from './bare-node.ts';
+import { widenNodePortRange } from './cluster.ts';
+import { type BenchConfig, type Runs, stateKey } from './figures.ts';
+import { ensureBuilt, type PeerName, peerLabel, peerNames } from './peers.ts';
+import { type Meta, writeReport } from './report.ts';
 import { runBurst } from './scenarios/burst.ts';
 import { runRawLimit } from './scenarios/raw-limit.ts';
-import { prepareScale, runScale } from './scenarios/scale.ts';
+import { runRealQps } from './scenarios/real-qps.ts';
+import { prepareScale, removeStates, runScale, type ScaleState } from './scenarios/scale.ts';
 import { type LatestJson, summaryMarkdown, withSummary } from './summary.ts';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, runs: { type: 'string' }, only: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    only: { type: 'string' },
+    'max-n': { type: 'string' },
+  },
   strict: true,
 });
 const quick = values.quick === true;
-/** --only=burst,scale,raw runs some scenarios (for working on one); its report goes to results/partial. */
-const only = new Set((values.only ?? 'burst,scale,raw').split(','));
-const config = {
-  runs: Number(values.runs ?? (quick ? 2 : 3)),
+/** --only=burst,scale,raw,real runs some scenarios (for working on one); its report goes to results/partial. */
+const only = new Set((values.only ?? 'burst,scale,raw,real').split(','));
+const maxN = Number(values['max-n'] ?? (quick ? 500 : 10_000));
+// Quick mode checks the harness end to end in a few minutes: fewer and smaller everything, no state
+// with unrelated objects (its 500 point stands in for the 10,000 one) and no audit-log breakdown run.
+const config: BenchConfig = {
+  runs: Number(values.runs ?? (quick ? 2 : 5)),
   burstObjects: quick ? 200 : 1000,
   burstNamespaces: 10,
-  updates: quick ? 20 : 100,
-  idleSeconds: quick ? 20 : 60,
-  bigObjects: quick ? 1000 : 10_000,
-  bigNamespaces: 20,
-  settleSamples: quick ? 5 : 10,
-  settleMaxSeconds: quick ? 20 : 60,
+  updates: quick ? 10 : 100,
+  idleSeconds: quick ? 5 : 30,
+  scalePoints: (quick ? [100, 500] : [100, 1000, 3000, 10_000, 30_000]).filter((n) => n <= maxN),
+  unrelated: quick ? 0 : 10_000,
+  scaleNamespaces: 20,
+  settleSamples: quick ? 3 : 10,
+  settleMaxSeconds: quick ? 10 : 60,
+  rawLevels: quick ? [5, 40] : [5, 10, 20, 40, 80, 160, 320],
+  rawRuns: quick ? 1 : 2,
+  realQpsObjects: quick ? 20 : 100,
+  realQpsRuns: quick ? 1 : 3,
+  breakdown: !quick,
 };
 if (!Number.isInteger(config.runs) || config.runs < 1 || config.runs > 20) {
   console.error('--runs must be an integer from 1 to 20');
   process.exit(2);
 }
+if (!Number.isInteger(maxN) || maxN < 500 || maxN > 30_000) {
+  console.error('--max-n must be an integer from 500 to 30000');
+  process.exit(2);
+}
 
-const ops: OperatorName[] = ['ts', 'go'];
-const label: Record<OperatorName, string> = { ts: 'ours', go: 'go' };
 const started = Date.now();
-const log = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
+const log = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${m}`);
 const root = new URL('..', import.meta.url).pathname;
 // Operator logs: kept only when something fails.
 const logDir = mkdtempSync(join(os.tmpdir(), 'elasticweb-bench-logs-'));
@@ -58,15 +78,31 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** ABBA: round 0 in peerNames order, round 1 reversed, and so on, so a drift in load hits all alike. */
+const order = (round: number): PeerName[] => (round % 2 === 0 ? peerNames : [...peerNames].reverse());
+
 async function main(): Promise<void> {
-  log(`${quick ? 'quick' : 'full'} run: ${JSON.stringify(config)}`);
-  buildOurs(log);
-  ensureGoBuilt(log);
+  const loadAtStart = os.loadavg();
+  log(
+    `${quick ? 'quick' : 'full'} run, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}: ${JSON.stringify(config)}`,
+  );
+  for (const p of peerNames) ensureBuilt(p, log);
+  if (Math.max(...config.scalePoints) > 12_000) widenNodePortRange();
   const binaries = await ensureBinaries();
 
+  const empty = <T>() => Object.fromEntries(peerNames.map((p) => [p, [] as T[]])) as Record<PeerName, T[]>;
+  const runs: Runs = {
+    burst: empty(),
+    scale: Object.fromEntries(peerNames.map((p) => [p, {}])) as Runs['scale'],
+    realQps: empty(),
+    raw: [],
+    breakdown: {},
+    bareNodeRssMiB: await bareNodeRss(),
+  };
   const scaleCfg = {
-    objects: config.bigObjects,
-    namespaces: config.bigNamespaces,
+    points: config.scalePoints,
+    unrelated: config.unrelated,
+    namespaces: config.scaleNamespaces,
     settleSamples: config.settleSamples,
     settleMaxSeconds: config.settleMaxSeconds,
     logDir,
@@ -78,42 +114,75 @@ async function main(): Promise<void> {
     idleSeconds: config.idleSeconds,
     logDir,
   };
-  const runs: Runs = { burst: { ts: [], go: [] }, scale: { ts: [], go: [] }, raw: { ts: [], go: [] } };
 
-  log(`preparing the ${config.bigObjects}-object state once per operator`);
-  const etcdData = {} as Record<OperatorName, string>;
-  if (only.has('scale')) for (const op of ops) etcdData[op] = await prepareScale(op, scaleCfg, log);
-
-  // A failed run is reported and left out; the others still count.
+  // A failed run is reported and left out (its round keeps a hole, so rounds stay paired).
   const failures: string[] = [];
-  const attempt = async <T>(what: string, list: T[], f: () => Promise<T>) => {
+  const attempt = async <T>(what: string, f: () => Promise<T>): Promise<T | undefined> => {
     log(what);
     try {
-      list.push(await f());
+      return await f();
     } catch (err) {
       failures.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
       log(`  FAILED: ${String(err)}`);
+      return undefined;
     }
   };
-  for (let run = 1; run <= config.runs; run++) {
-    const r = `run ${run}/${config.runs}`;
-    for (const op of ops.filter(() => only.has('burst'))) {
-      await attempt(`${r}: burst, updates, idle — ${label[op]}`, runs.burst[op], () =>
-        runBurst(op, burstCfg, log),
-      );
-    }
-    for (const op of ops.filter(() => only.has('scale'))) {
-      await attempt(`${r}: restart and memory at ${config.bigObjects} — ${label[op]}`, runs.scale[op], () =>
-        runScale(op, scaleCfg, etcdData[op], log),
-      );
-    }
-    for (const pattern of ops.filter(() => only.has('raw'))) {
-      await attempt(`${r}: raw limit — ${label[pattern]} writes`, runs.raw[pattern], () =>
-        runRawLimit({ objects: config.burstObjects, namespaces: config.burstNamespaces, pattern }, log),
-      );
+
+  const states = {} as Record<PeerName, ScaleState[]>;
+  if (only.has('scale')) {
+    for (const p of peerNames) {
+      log(`preparing the scale states for ${peerLabel[p]}`);
+      states[p] = await prepareScale(p, scaleCfg, log);
     }
   }
-  for (const op of ops) if (etcdData[op]) removeScratch(etcdData[op]);
+  for (let round = 0; round < config.runs; round++) {
+    const r = `round ${round + 1}/${config.runs}`;
+    if (only.has('burst')) {
+      for (const p of order(round)) {
+        runs.burst[p][round] = await attempt(`${r}: burst, updates, idle — ${peerLabel[p]}`, () =>
+          runBurst(p, burstCfg, log),
+        );
+      }
+    }
+    if (only.has('scale')) {
+      for (const p of order(round)) {
+        for (const state of states[p]) {
+          const key = stateKey(state.objects, state.unrelated);
+          runs.scale[p][key] ??= [];
+          (runs.scale[p][key] as unknown[])[round] = await attempt(
+            `${r}: restart and memory at ${key} — ${peerLabel[p]}`,
+            () => runScale(p, state, scaleCfg, log),
+          );
+        }
+      }
+    }
+    if (only.has('real') && round < config.realQpsRuns) {
+      for (const p of order(round)) {
+        runs.realQps[p][round] = await attempt(`${r}: time to REAL-QPS (full mode) — ${peerLabel[p]}`, () =>
+          runRealQps(p, { objects: config.realQpsObjects, namespaces: 5, logDir }, log),
+        );
+      }
+    }
+    if (only.has('raw') && round < config.rawRuns) {
+      const raw = await attempt(`${r}: raw limit sweep`, () =>
+        runRawLimit(
+          { objects: config.burstObjects, namespaces: config.burstNamespaces, levels: config.rawLevels },
+          log,
+        ),
+      );
+      if (raw) runs.raw.push(raw);
+    }
+  }
+  if (only.has('burst') && config.breakdown) {
+    // Untimed: the audit log says which requests each peer makes, by verb and resource.
+    for (const p of peerNames) {
+      const b = await attempt(`request breakdown (audit log on, untimed) — ${peerLabel[p]}`, () =>
+        runBurst(p, { ...burstCfg, updates: 0, idleSeconds: 0, audit: true }, log),
+      );
+      if (b?.requestBreakdown) runs.breakdown[p] = b.requestBreakdown;
+    }
+  }
+  for (const p of peerNames) if (states[p]) removeStates(states[p]);
 
   const meta: Meta = {
     mode: quick ? 'quick' : 'full',
@@ -123,6 +192,7 @@ async function main(): Promise<void> {
       memoryGiB: os.totalmem() / 2 ** 30,
       cpuModel: /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? 'unknown',
       kernel: os.release(),
+      loadAtStart,
     },
     kubernetes: binaries.kubernetesVersion,
     node: process.version,
@@ -132,7 +202,7 @@ async function main(): Promise<void> {
     durationSeconds: (Date.now() - started) / 1000,
     failures,
   };
-  // Quick runs check the harness; they must not overwrite the reference results.
+  // Quick and partial runs check the harness; they must not overwrite the reference results.
   const partial = values.only !== undefined;
   const outDir = join(
     root,
@@ -145,7 +215,7 @@ async function main(): Promise<void> {
     const readme = join(root, 'README.md');
     writeFileSync(readme, withSummary(readFileSync(readme, 'utf8'), summaryMarkdown(latest)));
   }
-  log(`done in ${(meta.durationSeconds / 60).toFixed(1)} min: ${outDir}/latest.md, latest.json, burst.svg`);
+  log(`done in ${(meta.durationSeconds / 60).toFixed(1)} min: ${outDir}/latest.md, latest.json, *.svg`);
   if (failures.length > 0) throw new Error(`${failures.length} run(s) failed:\n${failures.join('\n')}`);
   rmSync(logDir, { recursive: true, force: true });
 }

@@ -1,8 +1,13 @@
 /**
- * The external yardstick: the bench itself list+watches every Deployment and Service (as admin, not
- * through either operator) and stamps the moment each ElasticWeb converged, meaning its Deployment has
- * the expected spec.replicas and its Service exists. Both operators name their children after the
- * ElasticWeb, so the key `<namespace>/<name>` is shared by all three objects.
+ * The external yardstick: the bench itself list+watches every Deployment, Service and ElasticWeb (as
+ * admin, not through any peer) and stamps, per ElasticWeb, three moments:
+ *  - children: its Deployment has the expected spec.replicas and its Service exists;
+ *  - status: its status shows that, as the peer's `statusDone` defines it (peers.ts: for ours and the
+ *    best-practice peer, observedGeneration = generation, the three conditions set for it, the
+ *    replicas and the NodePort);
+ *  - pods: its Deployment reports that many Ready replicas (full-mode clusters only).
+ * Every peer names its children after the ElasticWeb, so `<namespace>/<name>` keys all of them.
+ * Stamps come from performance.now() (sub-millisecond), as milliseconds since the epoch.
  *
  * Only namespaces starting with `prefix` are tracked: the unrelated objects of the memory scenario
  * pass through the watch but cost no memory here.
@@ -10,39 +15,69 @@
 import { type Kube, sleep } from './kube.ts';
 
 interface Meta {
-  metadata: { name: string; namespace: string; resourceVersion: string };
+  metadata: { name: string; namespace: string; resourceVersion: string; generation?: number };
 }
 interface Deployment extends Meta {
   spec?: { replicas?: number };
+  status?: { readyReplicas?: number };
+}
+/** What a status predicate sees of an ElasticWeb. */
+export interface WatchedElasticWeb extends Meta {
+  spec: { singlePodsQPS: number; totalQPS?: number };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    realQPS?: number;
+    nodePort?: number;
+    conditions?: { type: string; observedGeneration?: number }[];
+  };
 }
 interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: Meta & { code?: number };
 }
 
+/** Whether an ElasticWeb's status shows `replicas` as the peer reports it. */
+export type StatusDone = (ew: WatchedElasticWeb, replicas: number) => boolean;
+
+export type Clock = 'children' | 'status' | 'pods';
+const clocks: Clock[] = ['children', 'status', 'pods'];
+
+/** Milliseconds since the epoch, with performance.now()'s sub-millisecond resolution. */
+export const now = () => performance.timeOrigin + performance.now();
+
 export class ConvergenceWatcher {
   readonly #kube: Kube;
   readonly #prefix: string;
+  readonly #statusDone: StatusDone;
   readonly #abort = new AbortController();
   readonly #replicas = new Map<string, number>();
+  readonly #ready = new Map<string, number>();
   readonly #services = new Set<string>();
-  /** Expected replicas per key; a key converges once per expectation. */
+  readonly #ews = new Map<string, WatchedElasticWeb>();
+  /** Expected replicas per key; a key reaches each clock once per expectation. */
   readonly #expected = new Map<string, number>();
-  readonly #convergedAt = new Map<string, number>();
+  readonly #at: Record<Clock, Map<string, number>> = {
+    children: new Map(),
+    status: new Map(),
+    pods: new Map(),
+  };
   #waiters: { done: () => boolean; resolve: () => void }[] = [];
   #loops: Promise<void>[] = [];
 
-  private constructor(kube: Kube, prefix: string) {
+  private constructor(kube: Kube, prefix: string, statusDone: StatusDone) {
     this.#kube = kube;
     this.#prefix = prefix;
+    this.#statusDone = statusDone;
   }
 
-  /** Lists both kinds and starts watching; resolves once the initial lists are in. */
-  static async start(kube: Kube, prefix: string): Promise<ConvergenceWatcher> {
-    const w = new ConvergenceWatcher(kube, prefix);
+  /** Lists the three kinds and starts watching; resolves once the initial lists are in. */
+  static async start(kube: Kube, prefix: string, statusDone: StatusDone): Promise<ConvergenceWatcher> {
+    const w = new ConvergenceWatcher(kube, prefix, statusDone);
     const ready = [
       w.#informer('/apis/apps/v1/deployments', (e) => w.#onDeployment(e)),
       w.#informer('/api/v1/services', (e) => w.#onService(e)),
+      w.#informer('/apis/elasticweb.example.com/v1/elasticwebs', (e) => w.#onElasticWeb(e)),
     ];
     w.#loops = ready.map((r) => r.loop);
     try {
@@ -54,50 +89,43 @@ export class ConvergenceWatcher {
     return w;
   }
 
-  /** Expect `key` to reach `replicas`; a changed expectation makes the key unconverged again. */
+  /** Expect `key` to reach `replicas`; a changed expectation restarts its clocks. */
   expect(key: string, replicas: number): void {
     if (this.#expected.get(key) === replicas) return;
     this.#expected.set(key, replicas);
-    this.#convergedAt.delete(key);
-    this.#check(key, Date.now());
+    for (const c of clocks) this.#at[c].delete(key);
+    this.#check(key);
   }
 
   get expectedCount(): number {
     return this.#expected.size;
   }
 
-  get convergedCount(): number {
-    return this.#convergedAt.size;
+  count(clock: Clock): number {
+    return this.#at[clock].size;
   }
 
-  /** Convergence times (ms since epoch) of every expected key that converged. */
-  convergedTimes(): number[] {
-    return [...this.#convergedAt.values()];
+  at(key: string, clock: Clock): number | undefined {
+    return this.#at[clock].get(key);
   }
 
-  convergedAt(key: string): number | undefined {
-    return this.#convergedAt.get(key);
-  }
-
-  /** Resolves when every expected key has converged; rejects after `timeoutMs`. */
-  waitAll(timeoutMs: number): Promise<void> {
+  /** Resolves when every expected key has reached `clock`; rejects after `timeoutMs`. */
+  waitAll(clock: Clock, timeoutMs: number): Promise<void> {
     return this.#wait(
-      () => this.#convergedAt.size >= this.#expected.size,
+      () => this.#at[clock].size >= this.#expected.size,
       timeoutMs,
-      () => {
-        return `${this.#convergedAt.size}/${this.#expected.size} converged`;
-      },
+      () => `${this.#at[clock].size}/${this.#expected.size} reached ${clock}`,
     );
   }
 
-  /** Resolves with the time `key` converged; rejects after `timeoutMs`. */
-  async waitKey(key: string, timeoutMs: number): Promise<number> {
+  /** Resolves with the time `key` reached `clock`; rejects after `timeoutMs`. */
+  async waitKey(key: string, clock: Clock, timeoutMs: number): Promise<number> {
     await this.#wait(
-      () => this.#convergedAt.has(key),
+      () => this.#at[clock].has(key),
       timeoutMs,
-      () => `${key} not converged`,
+      () => `${key} has not reached ${clock}`,
     );
-    return this.#convergedAt.get(key) as number;
+    return this.#at[clock].get(key) as number;
   }
 
   async stop(): Promise<void> {
@@ -123,12 +151,23 @@ export class ConvergenceWatcher {
     });
   }
 
-  #check(key: string, now: number): void {
+  #check(key: string): void {
     const want = this.#expected.get(key);
-    if (want === undefined || this.#convergedAt.has(key)) return;
-    if (this.#replicas.get(key) !== want || !this.#services.has(key)) return;
-    this.#convergedAt.set(key, now);
-    // Waiters are few (one at a time in practice), so checking them all per convergence is cheap.
+    if (want === undefined) return;
+    const t = now();
+    let changed = false;
+    const stamp = (clock: Clock, reached: boolean) => {
+      if (reached && !this.#at[clock].has(key)) {
+        this.#at[clock].set(key, t);
+        changed = true;
+      }
+    };
+    stamp('children', this.#replicas.get(key) === want && this.#services.has(key));
+    const ew = this.#ews.get(key);
+    stamp('status', ew !== undefined && this.#statusDone(ew, want));
+    stamp('pods', this.#replicas.get(key) === want && (this.#ready.get(key) ?? 0) >= want);
+    if (!changed) return;
+    // Waiters are few (one at a time in practice), so checking them all per change is cheap.
     const ready = this.#waiters.filter((w) => w.done());
     if (ready.length === 0) return;
     this.#waiters = this.#waiters.filter((w) => !ready.includes(w));
@@ -143,9 +182,15 @@ export class ConvergenceWatcher {
   #onDeployment(e: WatchEvent): void {
     const key = this.#keyOf(e.object);
     if (!key) return;
-    if (e.type === 'DELETED') this.#replicas.delete(key);
-    else this.#replicas.set(key, (e.object as Deployment).spec?.replicas ?? 1);
-    this.#check(key, Date.now());
+    const d = e.object as Deployment;
+    if (e.type === 'DELETED') {
+      this.#replicas.delete(key);
+      this.#ready.delete(key);
+    } else {
+      this.#replicas.set(key, d.spec?.replicas ?? 1);
+      this.#ready.set(key, d.status?.readyReplicas ?? 0);
+    }
+    this.#check(key);
   }
 
   #onService(e: WatchEvent): void {
@@ -153,7 +198,23 @@ export class ConvergenceWatcher {
     if (!key) return;
     if (e.type === 'DELETED') this.#services.delete(key);
     else this.#services.add(key);
-    this.#check(key, Date.now());
+    this.#check(key);
+  }
+
+  #onElasticWeb(e: WatchEvent): void {
+    const key = this.#keyOf(e.object);
+    if (!key) return;
+    if (e.type === 'DELETED') this.#ews.delete(key);
+    else {
+      // Only what the predicates read, so 10,000 of them cost little here.
+      const ew = e.object as WatchedElasticWeb;
+      this.#ews.set(key, {
+        metadata: ew.metadata,
+        spec: { singlePodsQPS: ew.spec.singlePodsQPS, totalQPS: ew.spec.totalQPS },
+        status: ew.status,
+      });
+    }
+    this.#check(key);
   }
 
   /**

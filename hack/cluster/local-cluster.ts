@@ -217,7 +217,7 @@ export class LocalCluster {
     if (this.#options.prometheus ?? this.mode === 'real') {
       const running = await startPrometheus({
         dir: this.dir,
-        kubeconfigPath: this.kubeconfigPath,
+        admin: this.admin,
         onPidChange: () => this.#writePids(),
         log: this.#log,
       });
@@ -579,6 +579,7 @@ export class LocalCluster {
     if (this.#stopped) return;
     this.#stopped = true;
     live.delete(this);
+    this.prometheus?.stopDiscovery();
     // The node's programs first: nothing of it may outlive the API server that could tell it to stop.
     await this.node?.stopProcesses().catch(() => {});
     // Dependents first, storage last, so nothing logs a storm of connection errors.

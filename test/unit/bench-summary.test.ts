@@ -8,40 +8,50 @@ import {
   withSummary,
 } from '../../bench/summary.ts';
 
-const latest = (burst: { ts: number; go: number }, restart: { ts: number; go: number }): LatestJson => ({
-  burst_converge_s: burst,
-  update_latency_p50_ms: { ts: 5, go: 5 },
-  update_latency_p99_ms: { ts: 14, go: 15 },
-  idle_writes_per_min: { ts: 0, go: 0 },
-  rss_mb_10k: { ts: 230, go: 294 },
-  restart_s_10k: restart,
-  requests_per_object: { ts: 4, go: 3 },
-  raw_limit_converge_s: 5.6,
-  burst_fraction_of_raw_limit: 5.6 / burst.ts,
-  min_max: { burst_converge_s: { ts: [burst.ts - 0.1, burst.ts + 0.1], go: [burst.go, burst.go] } },
+const latest = (verdict: string): LatestJson => ({
+  burst_status_s: { ts: 4, go: 6.5, go_best: 5 },
+  burst_converge_s: { ts: 3, go: 6, go_best: 4 },
+  rss_mb_idle: { ts: 70, go: 33, go_best: 30 },
+  ratio_ci: { burst_status_s: { ratio: 0.8, lo: 0.74, hi: 0.86, pairs: 5 }, burst_converge_s: null },
+  goals: [
+    {
+      key: 'burst_status_s',
+      text: '≤ 0.8×',
+      against: 'go_best',
+      interval: { ratio: 0.8, lo: 0.74, hi: 0.86, pairs: 5 },
+      verdict,
+    },
+    { key: 'rss_mb_idle', text: '≤ 65 MiB', against: 'absolute', interval: null, verdict: 'not met' },
+  ],
+  min_max: { burst_status_s: { ts: [3.9, 4.1], go: [6, 7], go_best: [4.8, 5.2] } },
+  raw_limit_per_s: 250,
+  raw_limit_concurrency: 40,
+  burst_status_fraction_of_raw_limit: 1,
+  bare_node_https_rss_mb: 45,
   meta: {
-    startedAt: '2026-11-27T07:45:18.000Z',
+    startedAt: '2026-12-01T07:45:18.000Z',
     commit: 'abcdef0123',
-    durationSeconds: 960,
-    config: { runs: 3 },
+    durationSeconds: 3600,
+    config: { runs: 5, burstObjects: 1000 },
   },
 });
 
 const row = (md: string, start: string) => md.split('\n').find((l) => l.startsWith(`| ${start}`)) ?? '';
 
 describe('bench summary for the README', () => {
-  test('a goal is met or not by the medians, and says so', () => {
-    const md = summaryMarkdown(latest({ ts: 4, go: 6 }, { ts: 2.5, go: 1.7 }));
+  test('each row shows ours, the best Go peer, the paired interval, the goal and its verdict', () => {
+    const md = summaryMarkdown(latest('undecided'));
     assert.match(
-      row(md, 'burst'),
-      /\| 4\.00 \(3\.90–4\.10\) \| 6\.00 \(6\.00–6\.00\) \| 0\.67× \| ≥ 1\.5× faster \| yes \|$/,
+      row(md, 'burst: 1,000 ElasticWebs, every status'),
+      /\| 4\.00 \(3\.90–4\.10\) \| 5\.00 \(4\.80–5\.20\) \| 0\.80× \[0\.74, 0\.86\] \| ≤ 0\.8× \| \*\*undecided\*\* \|$/,
     );
-    assert.match(row(md, 'restart'), /\| no slower \| \*\*no\*\* \|$/);
-    assert.match(row(md, 'idle writes'), /\| — \| 0 \| yes \|$/);
-    assert.match(row(md, 'burst throughput'), /140% .*\| yes \|$/);
-    const slower = summaryMarkdown(latest({ ts: 4.5, go: 6 }, { ts: 1.5, go: 1.7 }));
-    assert.match(row(slower, 'burst'), /\*\*no\*\* \|$/);
-    assert.match(row(slower, 'restart'), /\| yes \|$/);
+    assert.match(row(md, 'burst: every Deployment'), /\| 3\.00 \| 4\.00 \| — \| {2}\| {2}\|$/);
+    assert.match(row(md, 'idle RSS'), /\| ≤ 65 MiB \| \*\*not met\*\* \|$/);
+    assert.match(summaryMarkdown(latest('met')), /\| ≤ 0\.8× \| met \|/);
+    // Figures missing from latest.json are left out, and the tutorial is a footnote.
+    assert.doesNotMatch(md, /restart at 10,000/);
+    assert.match(md, /tutorial's controller .*every status complete 6\.50/);
+    assert.match(md, /250 ElasticWebs\/s at concurrency 40/);
   });
 
   test('only the block between the markers is replaced', () => {
