@@ -21,6 +21,8 @@ export interface LoadResult {
   failed: number;
   /** Failures by cause: "HTTP 502", "ECONNREFUSED", "timeout"... */
   errors: Record<string, number>;
+  /** Each failure: seconds since the start (when the request was due) and its cause. */
+  failures: { at: number; cause: string }[];
   /** Milliseconds of each successful request, in start order. */
   latenciesMs: number[];
   /** Successful requests per value of the `X-Served-By`-style header named in options (e.g. the pod). */
@@ -54,6 +56,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     ok: 0,
     failed: 0,
     errors: {},
+    failures: [],
     latenciesMs: [],
     byServer: {},
     perSecond: [],
@@ -70,6 +73,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const fail = (cause: string, at: number) => {
     result.failed++;
     result.errors[cause] = (result.errors[cause] ?? 0) + 1;
+    result.failures.push({ at: Math.round(at - started) / 1000, cause });
     second(at).failed++;
   };
   let inFlight = 0;

@@ -8,6 +8,7 @@
  * Each ElasticWeb's lines are made when the informer sees it change (and dropped when it is
  * deleted), so a scrape only joins them.
  */
+
 import type { ElasticWeb } from '../../api/v1/elasticweb.ts';
 import { type Informer, type Manager, TextGauge } from '../../runtime/index.ts';
 
@@ -51,4 +52,38 @@ export function registerElasticWebGauges(manager: Manager, elasticWebs: Informer
     () => desired.render() + real.render() + observed.render() + conditions.render(),
     { leaderOnly: true },
   );
+}
+
+/**
+ * elasticweb_verified_objects: how many distinct ElasticWebs a reconcile has left right (children as
+ * desired, status written) since this process started, and
+ * elasticweb_verified_objects_last_timestamp_seconds: when that count last grew. The benchmark times a
+ * restart with them (the Go peers export the same pair): "every ElasticWeb verified" is a user's
+ * clock, where a count of reconciles is not.
+ */
+export function verifiedObjects(manager: Manager): {
+  verified(key: string): void;
+  forget(key: string): void;
+} {
+  const keys = new Set<string>();
+  const count = manager.metrics.gauge(
+    'elasticweb_verified_objects',
+    'Distinct ElasticWebs reconciled to their desired state (children and status) since start.',
+  );
+  const last = manager.metrics.gauge(
+    'elasticweb_verified_objects_last_timestamp_seconds',
+    'Unix time (millisecond precision) when elasticweb_verified_objects last grew.',
+  );
+  count.set(0);
+  return {
+    verified(key) {
+      if (keys.has(key)) return;
+      keys.add(key);
+      count.set(keys.size);
+      last.set(Date.now() / 1000);
+    },
+    forget(key) {
+      if (keys.delete(key)) count.set(keys.size);
+    },
+  };
 }

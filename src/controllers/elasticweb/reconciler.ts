@@ -61,8 +61,19 @@ export class ElasticWebReconciler implements Reconciler {
    * `autoscaler` serves ElasticWebs in Observed mode (without one they hold their replicas and say
    * the metric is unavailable); they are looked at again every `autoscalingIntervalMs`.
    */
-  constructor(options: { now?: () => Date; autoscaler?: Autoscaler; autoscalingIntervalMs?: number } = {}) {
+  readonly #verified: { verified(key: string): void; forget(key: string): void } | undefined;
+
+  constructor(
+    options: {
+      now?: () => Date;
+      autoscaler?: Autoscaler;
+      autoscalingIntervalMs?: number;
+      /** Told of each ElasticWeb a reconcile left right, and of each one deleted (a metric). */
+      verified?: { verified(key: string): void; forget(key: string): void };
+    } = {},
+  ) {
     this.#now = options.now ?? (() => new Date());
+    this.#verified = options.verified;
     this.#autoscaler = options.autoscaler;
     this.#autoscalingIntervalMs = options.autoscalingIntervalMs ?? 10_000;
   }
@@ -77,6 +88,7 @@ export class ElasticWebReconciler implements Reconciler {
     // removes them; nothing to do here, and no finalizer is needed.
     if (!ew || ew.metadata.deletionTimestamp) {
       this.#autoscaler?.forget(key);
+      this.#verified?.forget(key);
       return undefined;
     }
 
@@ -147,6 +159,7 @@ export class ElasticWebReconciler implements Reconciler {
     const failure = deployment.failure ?? service.failure ?? budget.failure;
     if (failure && !quietFailures.has(failure.kind)) throw deployment.error ?? service.error ?? budget.error;
     if (failure) return { requeue: true };
+    if (!problem) this.#verified?.verified(key);
     if (deployment.notOwned || service.notOwned || ('notOwned' in budget && budget.notOwned))
       return { requeueAfterMs: notOwnedRecheckMs };
     // Observed mode: measure again after the interval, as the HPA does.

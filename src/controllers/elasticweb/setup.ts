@@ -28,7 +28,7 @@ import {
   slimService,
 } from './cached-objects.ts';
 import { managedByLabel, managedByValue } from './desired.ts';
-import { registerElasticWebGauges } from './gauges.ts';
+import { registerElasticWebGauges, verifiedObjects } from './gauges.ts';
 import { NodePortIndex } from './nodeport-index.ts';
 import { ElasticWebReconciler } from './reconciler.ts';
 
@@ -82,7 +82,13 @@ export function setupElasticWebController(manager: Manager, options: ElasticWebC
       // stopped arriving for 200 ms (at most 10 s): in a burst, creates come first.
       lowPriorityQuietMs: 200,
     })
-    .complete(new ElasticWebReconciler({ autoscaler, autoscalingIntervalMs: options.autoscalingIntervalMs }));
+    .complete(
+      new ElasticWebReconciler({
+        autoscaler,
+        autoscalingIntervalMs: options.autoscalingIntervalMs,
+        verified: verifiedObjects(manager),
+      }),
+    );
   const elasticWebs = informers.get(elasticWebType) as unknown as Informer<ElasticWeb>;
   elasticWebs.addHandler(nodePorts.handler);
   registerElasticWebGauges(manager, elasticWebs);

@@ -190,6 +190,12 @@ export class Metrics {
     this.#textSources.push({ render, leaderOnly: options.leaderOnly ?? false });
   }
 
+  /** A gauge of the caller's own, in this registry (e.g. a controller's domain figures). */
+  gauge(name: string, help: string): { set(value: number): void } {
+    const gauge = new Gauge({ name, help, registers: [this.registry] });
+    return { set: (value) => gauge.set(value) };
+  }
+
   /** Tells the metrics whether this replica leads (the manager sets it). */
   setLeading(leading: () => boolean): void {
     this.#leading = leading;

@@ -1,0 +1,337 @@
+/**
+ * The workload ElasticWeb manages, proven by real traffic on the real node (issue 10): real nginx pods
+ * behind the NodePort, each Service reaching only its own pods, and no request dropped while pods
+ * roll out, scale up, scale down or are evicted, with a steady load of 100 requests a second on
+ * 127.0.0.1 (one connection per request). A pod that fails its readiness probe leaves the endpoints
+ * and realQPS drops by singlePodsQPS.
+ *
+ * The operator runs in this process against the real cluster. Load is bounded in rate and time.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
+import type { RawClient } from '../../hack/cluster/raw-client.ts';
+import { describeLoad, type LoadResult, percentile, runLoad } from '../../hack/traffic/load.ts';
+import {
+  createElasticWeb,
+  createNamespace,
+  deploymentPath,
+  ewPath,
+  installCrd,
+  type RunningOperator,
+  startOperator,
+  waitFor,
+} from '../support/operator.ts';
+
+const run = promisify(execFile);
+const ns = 'traffic';
+
+interface Pod {
+  metadata: { name: string; deletionTimestamp?: string; labels?: Record<string, string> };
+  spec: { containers: { image: string }[] };
+  status: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+let cluster: LocalCluster;
+let admin: RawClient;
+let operator: RunningOperator;
+const figures: string[] = [];
+
+before(async () => {
+  cluster = await LocalCluster.start({ mode: 'real', log: (m) => console.log(`# ${m}`) });
+  admin = cluster.admin;
+  await installCrd(admin);
+  operator = await startOperator(cluster);
+  await createNamespace(admin, ns);
+  await waitFor('the default ServiceAccount', async () =>
+    (await admin.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200
+      ? true
+      : undefined,
+  );
+});
+
+after(async () => {
+  for (const line of figures) console.log(line);
+  await operator?.stop();
+  await cluster?.stop();
+});
+
+async function patchSpec(name: string, spec: Record<string, unknown>): Promise<void> {
+  const res = await admin.request('PATCH', ewPath(ns, name), { spec }, 'application/merge-patch+json');
+  assert.equal(res.status, 200, res.body);
+}
+
+async function pods(name: string): Promise<Pod[]> {
+  const selector = encodeURIComponent(`elasticweb.example.com/instance=${name}`);
+  return (await admin.must('GET', `/api/v1/namespaces/${ns}/pods?labelSelector=${selector}`)).json<{
+    items: Pod[];
+  }>().items;
+}
+
+const ready = (p: Pod) =>
+  p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+/** Waits until the ElasticWeb's pods are exactly `count`, all Ready, none terminating, all on `image`. */
+async function settled(name: string, count: number, image?: string, timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    `${name}: ${count} Ready pods${image ? ` on ${image}` : ''} and nothing terminating`,
+    async () => {
+      const list = await pods(name);
+      const ok =
+        list.length === count &&
+        list.every((p) => !p.metadata.deletionTimestamp && ready(p)) &&
+        (!image || list.every((p) => p.spec.containers[0]?.image === image));
+      return ok ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+function nodePortUrl(port: number): string {
+  return `http://127.0.0.1:${port}/`;
+}
+
+/**
+ * Waits until a new Service's NodePort answers 10 times in a row: kube-proxy programs it a moment
+ * after the pods turn Ready, and what is measured here is the service once it exists.
+ */
+async function serving(port: number): Promise<void> {
+  let inRow = 0;
+  await waitFor(`NodePort ${port} answering`, async () => {
+    const ok = await fetch(nodePortUrl(port), { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    inRow = ok ? inRow + 1 : 0;
+    return inRow >= 10 ? true : undefined;
+  });
+}
+
+/**
+ * Runs `operation` while 100 requests a second go to the NodePort: the load starts 3 s before it and
+ * stops 3 s after `done` resolves. Returns what the load saw.
+ */
+async function underLoad(
+  url: string,
+  operation: () => Promise<void>,
+  done: () => Promise<void>,
+): Promise<LoadResult> {
+  const stop = new AbortController();
+  const load = runLoad({
+    url,
+    steps: [{ rps: 100, seconds: 300 }],
+    serverHeader: 'X-Pod',
+    signal: stop.signal,
+  });
+  await new Promise((r) => setTimeout(r, 3000));
+  await operation();
+  await done();
+  await new Promise((r) => setTimeout(r, 3000));
+  stop.abort();
+  return load;
+}
+
+describe('real traffic through the NodePort', () => {
+  test('the sample answers HTTP 200 with nginx’s page, and every Ready pod serves some of the requests', async () => {
+    await createElasticWeb(admin, ns, 'sample', {
+      image: 'nginx:1.17.1',
+      port: 30003,
+      singlePodsQPS: 800,
+      totalQPS: 2400,
+    });
+    await settled('sample', 3);
+    await serving(30003);
+    const res = await fetch(nodePortUrl(30003));
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /Welcome to nginx!/);
+    const load = await runLoad({
+      url: nodePortUrl(30003),
+      steps: [{ rps: 20, seconds: 5 }],
+      serverHeader: 'X-Pod',
+    });
+    assert.equal(load.failed, 0, describeLoad('sample', load));
+    const names = (await pods('sample')).map((p) => p.metadata.name).sort();
+    assert.deepEqual(Object.keys(load.byServer).sort(), names, 'each of the 3 pods answered');
+    const ew = (await admin.must('GET', ewPath(ns, 'sample'))).json<{ status: { realQPS: number } }>();
+    assert.equal(ew.status.realQPS, 2400);
+  });
+
+  test('two ElasticWebs in one namespace: each Service reaches only its own pods', async () => {
+    await createElasticWeb(admin, ns, 'left', {
+      image: 'nginx:1.17.1',
+      port: 30011,
+      singlePodsQPS: 100,
+      totalQPS: 200,
+    });
+    await createElasticWeb(admin, ns, 'right', {
+      image: 'nginx:1.17.2',
+      port: 30012,
+      singlePodsQPS: 100,
+      totalQPS: 200,
+    });
+    await settled('left', 2);
+    await settled('right', 2);
+    await serving(30011);
+    await serving(30012);
+    for (const [name, port] of [
+      ['left', 30011],
+      ['right', 30012],
+    ] as const) {
+      const load = await runLoad({
+        url: nodePortUrl(port),
+        steps: [{ rps: 20, seconds: 4 }],
+        serverHeader: 'X-Pod',
+      });
+      assert.equal(load.failed, 0, describeLoad(name, load));
+      const own = (await pods(name)).map((p) => p.metadata.name).sort();
+      assert.deepEqual(
+        Object.keys(load.byServer).sort(),
+        own,
+        `${name}'s NodePort reaches exactly its own pods`,
+      );
+    }
+    await admin.must('DELETE', ewPath(ns, 'left'));
+    await admin.must('DELETE', ewPath(ns, 'right'));
+  });
+});
+
+describe('under a steady 100 requests a second, nothing is dropped', () => {
+  const name = 'steady';
+  const url = nodePortUrl(30100);
+
+  before(async () => {
+    await createElasticWeb(admin, ns, name, {
+      image: 'nginx:1.17.1',
+      port: 30100,
+      singlePodsQPS: 100,
+      totalQPS: 300,
+    });
+    await settled(name, 3);
+  });
+
+  const record = (what: string, load: LoadResult) => {
+    figures.push(describeLoad(`under load: ${what}`, load));
+    if (load.failed > 0)
+      figures.push(`#   failures (s, cause): ${JSON.stringify(load.failures.slice(0, 50))}`);
+    assert.equal(load.failed, 0, describeLoad(what, load));
+    assert.ok(load.ok > 500, `the load ran (${load.ok} answers)`);
+  };
+
+  test('an image rollout', async () => {
+    const load = await underLoad(
+      url,
+      () => patchSpec(name, { image: 'nginx:1.17.2' }),
+      () => settled(name, 3, 'nginx:1.17.2'),
+    );
+    record('image rollout (3 pods, nginx:1.17.1 -> 1.17.2)', load);
+  });
+
+  test('a scale-up', async () => {
+    const load = await underLoad(
+      url,
+      async () => void (await patchSpec(name, { totalQPS: 500 })),
+      () => settled(name, 5),
+    );
+    record('scale-up 3 -> 5', load);
+  });
+
+  test('a scale-down', async () => {
+    const load = await underLoad(
+      url,
+      async () => void (await patchSpec(name, { totalQPS: 100 })),
+      () => settled(name, 1),
+    );
+    record('scale-down 5 -> 1', load);
+  });
+
+  test('an eviction (a drain takes one pod at a time: a second eviction is refused meanwhile)', async () => {
+    await patchSpec(name, { totalQPS: 300 });
+    await settled(name, 3);
+    let secondRefused: number | undefined;
+    const load = await underLoad(
+      url,
+      async () => {
+        const [first, second] = await pods(name);
+        const evict = (pod: Pod | undefined) =>
+          admin.request('POST', `/api/v1/namespaces/${ns}/pods/${pod?.metadata.name}/eviction`, {
+            apiVersion: 'policy/v1',
+            kind: 'Eviction',
+            metadata: { name: pod?.metadata.name, namespace: ns },
+          });
+        const res = await evict(first);
+        assert.equal(res.status, 201, res.body);
+        secondRefused = (await evict(second)).status;
+      },
+      () => settled(name, 3),
+    );
+    assert.equal(
+      secondRefused,
+      429,
+      'the PodDisruptionBudget refuses a second eviction while one pod is down',
+    );
+    record('eviction of 1 of 3 pods', load);
+  });
+});
+
+describe('readiness decides who serves', () => {
+  test('a pod that fails its readiness probe leaves the endpoints, and realQPS drops by singlePodsQPS', async () => {
+    const name = 'probe';
+    await createElasticWeb(admin, ns, name, {
+      image: 'nginx:1.17.1',
+      port: 30200,
+      singlePodsQPS: 100,
+      totalQPS: 300,
+    });
+    await settled(name, 3);
+    const [broken] = await pods(name);
+    // The probe GETs /: without its index page nginx answers 403, and the pod is no longer Ready.
+    await run('kubectl', [
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      '-n',
+      ns,
+      'exec',
+      broken?.metadata.name as string,
+      '-c',
+      'web',
+      '--',
+      'sh',
+      '-c',
+      'rm -f /var/www/html/index*.html',
+    ]);
+    await waitFor('realQPS 200', async () => {
+      const ew = (await admin.must('GET', ewPath(ns, name))).json<{ status: { realQPS?: number } }>();
+      return ew.status.realQPS === 200 ? true : undefined;
+    });
+    const endpoints = (
+      await admin.must(
+        'GET',
+        `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${name}`,
+      )
+    ).json<{ items: { endpoints?: { addresses: string[]; conditions: { ready?: boolean } }[] }[] }>();
+    const readyAddresses = endpoints.items.flatMap((s) =>
+      (s.endpoints ?? []).filter((e) => e.conditions.ready).flatMap((e) => e.addresses),
+    );
+    assert.equal(readyAddresses.length, 2);
+    assert.ok(
+      !readyAddresses.includes(broken?.status.podIP as string),
+      'the broken pod is not a ready endpoint',
+    );
+    const load = await runLoad({
+      url: nodePortUrl(30200),
+      steps: [{ rps: 20, seconds: 5 }],
+      serverHeader: 'X-Pod',
+    });
+    assert.equal(load.failed, 0, describeLoad('after a pod failed readiness', load));
+    assert.ok(!((broken?.metadata.name as string) in load.byServer), 'no request reached the broken pod');
+    const d = (await admin.must('GET', deploymentPath(ns, name))).json<{
+      status: { readyReplicas: number };
+    }>();
+    assert.equal(d.status.readyReplicas, 2);
+    figures.push(
+      `# readiness: realQPS 300 -> 200 after one of 3 pods failed its probe; p99 ${percentile(load.latenciesMs, 99).toFixed(1)} ms`,
+    );
+  });
+});
