@@ -224,27 +224,36 @@ describe('Observed mode on real traffic', () => {
     assert.ok(prometheus);
     await prometheus.stop();
     const stoppedAt = Date.now();
-    await waitFor(
-      'Autoscaling False MetricUnavailable',
-      async () => {
-        const c = condition(await ew(), 'Autoscaling');
-        return c?.status === 'False' && c.reason === 'MetricUnavailable' ? true : undefined;
-      },
-      30_000,
-    );
-    const reportedMs = Date.now() - stoppedAt;
-    // Several intervals without data: nothing moves.
-    await new Promise((r) => setTimeout(r, intervalMs * 4));
-    assert.equal((await deployment()).spec.replicas, held, 'replicas held while the metric is missing');
-    const events = (await admin.must('GET', `/api/v1/namespaces/${ns}/events`)).json<{
-      items: { reason: string; type: string; involvedObject: { name: string } }[];
-    }>().items;
-    assert.ok(
-      events.some(
-        (e) => e.involvedObject.name === name && e.type === 'Warning' && e.reason === 'MetricUnavailable',
-      ),
-    );
-    prometheus.start();
+    // Whatever fails below, the later tests need their Prometheus back.
+    const restart = () => {
+      if (!prometheus.running) prometheus.start();
+    };
+    let reportedMs = 0;
+    try {
+      await waitFor(
+        'Autoscaling False MetricUnavailable',
+        async () => {
+          const c = condition(await ew(), 'Autoscaling');
+          return c?.status === 'False' && c.reason === 'MetricUnavailable' ? true : undefined;
+        },
+        30_000,
+      );
+      reportedMs = Date.now() - stoppedAt;
+      // Several intervals without data: nothing moves.
+      await new Promise((r) => setTimeout(r, intervalMs * 4));
+      assert.equal((await deployment()).spec.replicas, held, 'replicas held while the metric is missing');
+      const events = (await admin.must('GET', `/api/v1/namespaces/${ns}/events`)).json<{
+        items: { reason: string; type: string; involvedObject: { name: string } }[];
+      }>().items;
+      assert.ok(
+        events.some(
+          (e) => e.involvedObject.name === name && e.type === 'Warning' && e.reason === 'MetricUnavailable',
+        ),
+        'a Warning event MetricUnavailable',
+      );
+    } finally {
+      restart();
+    }
     const restartedAt = Date.now();
     await waitFor(
       'Autoscaling True again',

@@ -141,21 +141,23 @@ describe('EventRecorder: names', { timeout: 10_000 }, () => {
 });
 
 describe('EventRecorder: the spam filter', { timeout: 10_000 }, () => {
-  test('lets 25 events of one object through, then one every 300 s; other objects are not affected', async () => {
+  test('lets 25 events of one object and reason through, then one every 300 s; other reasons and objects are not affected', async () => {
     const sent = () =>
-      server.matching('POST', events.collection).map((r) => (r.json as { reason: string }).reason);
-    for (let i = 0; i < 30; i++) recorder.event(widget(), 'Normal', `Reason${i}`, 'm');
-    recorder.event(widget('w2'), 'Normal', 'Other', 'm');
+      server.matching('POST', events.collection).map((r) => (r.json as { message: string }).message);
+    for (let i = 0; i < 30; i++) recorder.event(widget(), 'Normal', 'Scaled', `to ${i}`);
+    recorder.event(widget(), 'Warning', 'MetricUnavailable', 'no data');
+    recorder.event(widget('w2'), 'Normal', 'Scaled', 'w2');
     await recorder.flush();
-    assert.equal(sent().length, 26, '25 of w1, 1 of w2');
+    assert.equal(sent().length, 27, "25 Scaled of w1, w1's warning, 1 of w2");
+    assert.ok(sent().includes('no data'), 'a flood of Scaled does not silence the warning');
     assert.equal(recorder.dropped, 5);
     await clock.advance(299_000);
-    recorder.event(widget(), 'Normal', 'Late', 'm');
+    recorder.event(widget(), 'Normal', 'Scaled', 'late');
     await clock.advance(1000);
-    recorder.event(widget(), 'Normal', 'Later', 'm');
-    recorder.event(widget(), 'Normal', 'TooSoon', 'm');
+    recorder.event(widget(), 'Normal', 'Scaled', 'later');
+    recorder.event(widget(), 'Normal', 'Scaled', 'too soon');
     await recorder.flush();
-    assert.deepEqual(sent().slice(26), ['Later'], 'one more after 300 s');
+    assert.deepEqual(sent().slice(27), ['later'], 'one more after 300 s');
     assert.equal(recorder.dropped, 7);
   });
 

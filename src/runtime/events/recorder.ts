@@ -5,8 +5,10 @@
  *  - the same event on the same object within ten minutes increments the count of the existing
  *    Event (a PATCH) instead of creating another; if that Event is gone (expired, deleted, or its
  *    create failed), a new one is created;
- *  - a spam filter per object (client-go's: a burst of 25, then one every 5 minutes) bounds what one
- *    misbehaving object can send, however often it is reconciled.
+ *  - a spam filter per object and reason (client-go's rates: a burst of 25, then one every 5 minutes)
+ *    bounds what one misbehaving object can send, however often it is reconciled; unlike client-go's,
+ *    which counts all of an object's events together, a flood of one reason (Scaled, under a busy
+ *    autopilot) cannot silence another (a MetricUnavailable warning).
  */
 
 import { isNotFound } from '../client/errors.ts';
@@ -79,7 +81,10 @@ export class EventRecorder {
 
   /** Records an event on `object`. Returns at once; the write happens in the background. */
   event(object: InvolvedObject, type: EventType, reason: string, message: string): void {
-    if (this.#pending.length >= maxPending || !this.#allow(object.metadata.uid)) {
+    if (
+      this.#pending.length >= maxPending ||
+      !this.#allow(`${object.metadata.uid}\u0000${type}\u0000${reason}`)
+    ) {
       this.#dropped++;
       this.#log.debug({ reason, object: object.metadata.name }, 'event dropped (spam filter or backlog)');
       return;
@@ -168,12 +173,12 @@ export class EventRecorder {
   }
 
   /** The spam filter: one token per event, per object. */
-  #allow(uid: string): boolean {
-    let bucket = this.#spam.get(uid);
+  #allow(source: string): boolean {
+    let bucket = this.#spam.get(source);
     if (!bucket) {
       const refill = this.#o.spamRefillSeconds ?? 300;
       bucket = new TokenBucket(1 / refill, this.#o.spamBurst ?? 25, () => this.#clock.now(), this.#clock);
-      this.#spam.set(uid, bucket);
+      this.#spam.set(source, bucket);
       if (this.#spam.size > maxRemembered) this.#spam.delete(this.#spam.keys().next().value as string);
     }
     if (bucket.tryTake()) return true;
