@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
+import { freePort } from '../../hack/cluster/ports.ts';
 import {
   createElasticWeb,
   createNamespace,
@@ -28,6 +29,19 @@ const elasticWebs = [
   { namespace: 'shop', name: 'web', spec: { image: 'nginx:1.17.1', singlePodsQPS: 800, totalQPS: 2400 } },
   { namespace: 'shop', name: 'api', spec: { image: 'nginx:1.17.1', singlePodsQPS: 500, totalQPS: 1000 } },
   { namespace: 'blog', name: 'site', spec: { image: 'nginx:1.17.1', singlePodsQPS: 100, totalQPS: 300 } },
+  // Observed mode, measured by this test's Prometheus: kwok's pods serve no traffic, so its query is
+  // a constant (42 QPS: one pod at 80% of 100 is 80, so one replica), which still travels the whole
+  // way: Prometheus -> operator -> status.observedQPS -> elasticweb_observed_qps -> Prometheus.
+  {
+    namespace: 'blog',
+    name: 'auto',
+    spec: {
+      image: 'nginx:1.17.1',
+      singlePodsQPS: 100,
+      totalQPS: 100,
+      autoscaling: { mode: 'Observed', query: 'vector(42)' },
+    },
+  },
 ];
 
 interface Board {
@@ -60,9 +74,7 @@ let prometheus: Prometheus;
  *   { job, address, scheme: 'https', insecureSkipVerify: true, token: <a token bound to elasticweb-metrics-reader> }
  * (see test/e2e/metrics-auth.test.ts for making one).
  */
-async function scrapeTarget(): Promise<ScrapeTarget> {
-  const address = operator.manager.metricsAddress;
-  assert.ok(address, 'the operator serves metrics');
+async function scrapeTarget(address: string): Promise<ScrapeTarget> {
   return { job, address };
 }
 
@@ -70,7 +82,15 @@ before(async () => {
   cluster = await LocalCluster.start({ mode: 'full', nodes: 2 });
   await installCrd(cluster.admin);
   for (const ns of [lease.namespace, 'shop', 'blog']) await createNamespace(cluster.admin, ns);
-  operator = await startOperator(cluster, { leaderElection: lease });
+  // Prometheus first, on the operator's future metrics address: the operator also asks it (Observed mode).
+  const metricsAddress = `127.0.0.1:${await freePort()}`;
+  prometheus = await Prometheus.start([await scrapeTarget(metricsAddress)]);
+  operator = await startOperator(cluster, {
+    leaderElection: lease,
+    metricsBindAddress: metricsAddress,
+    prometheusUrl: prometheus.url,
+    autoscalingIntervalMs: 2000,
+  });
   for (const e of elasticWebs) await createElasticWeb(cluster.admin, e.namespace, e.name, e.spec);
   for (const e of elasticWebs) {
     await waitFor(`${e.namespace}/${e.name} to serve ${e.spec.totalQPS}`, async () => {
@@ -80,7 +100,6 @@ before(async () => {
       return ew.status?.realQPS === e.spec.totalQPS ? true : undefined;
     });
   }
-  prometheus = await Prometheus.start([await scrapeTarget()]);
   // Some work while Prometheus watches, so rates and latencies have something to show.
   await cluster.admin.request(
     'PATCH',
@@ -123,7 +142,12 @@ describe('the dashboard against a Prometheus that scraped the operator', () => {
     assert.deepEqual(await labelValues(vars.get('job') as string, '.*'), [job]);
     assert.deepEqual(await labelValues(vars.get('namespace') as string, '.*'), ['blog', 'shop']);
     assert.deepEqual(await labelValues(vars.get('name') as string, 'shop'), ['api', 'web']);
-    assert.deepEqual(await labelValues(vars.get('name') as string, 'shop|blog'), ['api', 'site', 'web']);
+    assert.deepEqual(await labelValues(vars.get('name') as string, 'shop|blog'), [
+      'api',
+      'auto',
+      'site',
+      'web',
+    ]);
   });
 
   for (const q of queries) {

@@ -83,6 +83,8 @@ export async function startOperator(
     /** Observed mode's Prometheus, and how often it is asked (default 10 s). */
     prometheusUrl?: string;
     autoscalingIntervalMs?: number;
+    /** Where /metrics listens (default: a free loopback port). */
+    metricsBindAddress?: string;
   } = {},
 ): Promise<RunningOperator> {
   const requests: RequestRecord[] = [];
@@ -94,7 +96,7 @@ export async function startOperator(
     log,
     name: 'elasticweb-operator',
     namespace: options.namespace,
-    metricsBindAddress: '127.0.0.1:0',
+    metricsBindAddress: options.metricsBindAddress ?? '127.0.0.1:0',
     healthProbeBindAddress: '127.0.0.1:0',
     onRequest: (r) => requests.push(r),
     leaderElection: options.leaderElection,
