@@ -15,7 +15,7 @@ export interface PolicyRule {
 export const clusterRules: PolicyRule[] = [
   // Informer (list, watch) of ElasticWebs. No get/create/update/delete: the operator never does those.
   { apiGroups: ['elasticweb.example.com'], resources: ['elasticwebs'], verbs: ['list', 'watch'] },
-  // Status written by a merge patch of the status subresource.
+  // Status written by a JSON patch of the status subresource (its first operation tests the uid).
   { apiGroups: ['elasticweb.example.com'], resources: ['elasticwebs/status'], verbs: ['patch'] },
   // Owner references with blockOwnerDeletion: true need this where the API server enforces it
   // (the OwnerReferencesPermissionEnforcement admission plugin), as controller-runtime's do.

@@ -131,7 +131,7 @@ export const flagSpecs: FlagSpec[] = [
     env: 'LOG_LEVEL',
     type: 'string',
     default: 'info',
-    help: 'debug, info, warn or error.',
+    help: 'trace, debug, info, warn, error, fatal or silent.',
   },
   {
     name: 'log-format',

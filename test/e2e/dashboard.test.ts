@@ -1,9 +1,9 @@
 /**
  * Every query of the Grafana dashboard (config/grafana/elasticweb-operator.json) against a real
  * Prometheus that scraped the operator during an end-to-end run: the operator in this process on a
- * full local cluster, leading its Lease, with three ElasticWebs in two namespaces. Each query must
- * parse, and return data, except those on the metrics still pending (test/support/pending-metrics.ts),
- * which must still parse. The variables' label_values() list the ElasticWebs, and a selection of one
+ * full local cluster, leading its Lease, with four ElasticWebs in two namespaces (one in Observed mode,
+ * measured by this Prometheus). Each query must parse, and return data, except those on the metrics
+ * still pending (test/support/pending-metrics.ts, empty today), which must still parse. The variables' label_values() list the ElasticWebs, and a selection of one
  * ElasticWeb shows only it.
  */
 import assert from 'node:assert/strict';

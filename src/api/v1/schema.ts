@@ -225,7 +225,7 @@ export const AutoscalingSchema = Type.Object(
         minLength: 1,
         maxLength: 4096,
         description:
-          'PromQL giving the QPS this ElasticWeb serves; {{namespace}} and {{name}} are replaced. Default: the rate of http_requests_total or nginx_http_requests_total of its pods.',
+          'PromQL giving the QPS this ElasticWeb serves; {{namespace}} and {{name}} are replaced, and {{window}} by a steady 1m and a fast 15s rate window (the larger counts). Default: the rate of nginx_http_requests_total or http_requests_total of its pods.',
       }),
     ),
   },
@@ -370,7 +370,8 @@ export const ElasticWebStatusSchema = Type.Object(
     ),
     conditions: Type.Optional(
       Type.Array(ConditionSchema, {
-        description: 'Available, Progressing and Degraded, as Kubernetes API conventions define them.',
+        description:
+          'Available, Progressing, Degraded and (in Observed mode) Autoscaling, as Kubernetes API conventions define them.',
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
       }),

@@ -138,7 +138,10 @@ export class ElasticWebReconciler implements Reconciler {
             object: undefined,
             ...(r.failure ? { failure: r.failure, error: r.error } : {}),
           }));
-    this.#announceWrites(recorder, ew, deployment, service);
+    const why = autoscaling
+      ? `${autoscaling.observedQPS ?? '?'} QPS measured, at ${ew.spec.autoscaling?.targetUtilization ?? defaults.autoscaling.targetUtilization}% of ${ew.spec.singlePodsQPS} QPS per pod`
+      : `totalQPS ${ew.spec.totalQPS ?? 0}, ${ew.spec.singlePodsQPS} QPS per pod`;
+    this.#announceWrites(recorder, ew, deployment, service, why);
     if (deployment.object || deployment.notOwned || deployment.created || deployment.updated)
       log.debug({ deployment: describeOutcome(deployment), service: describeOutcome(service) }, 'children');
 
@@ -153,7 +156,7 @@ export class ElasticWebReconciler implements Reconciler {
       now: this.#now(),
     });
     const shown = ew.status ?? {};
-    this.#announceTransition(recorder, shown, ew, status, deployment, service);
+    this.#announceTransition(recorder, shown, ew, status);
     if (!sameJson(status, shown)) await this.#writeStatus(client, ew, status);
 
     const failure = deployment.failure ?? service.failure ?? budget.failure;
@@ -172,6 +175,7 @@ export class ElasticWebReconciler implements Reconciler {
     ew: ElasticWeb,
     deployment: ChildOutcome<CachedDeployment>,
     service: ChildOutcome<CachedService>,
+    why: string,
   ): void {
     const created = [
       deployment.created &&
@@ -190,7 +194,7 @@ export class ElasticWebReconciler implements Reconciler {
           ew,
           'Normal',
           'Scaled',
-          `Scaled Deployment ${ew.metadata.name} to ${deployment.object?.spec?.replicas} replicas (totalQPS ${ew.spec.totalQPS ?? 0}, ${ew.spec.singlePodsQPS} QPS per pod)`,
+          `Scaled Deployment ${ew.metadata.name} to ${deployment.object?.spec?.replicas} replicas (${why})`,
         );
       } else {
         recorder.event(
@@ -212,13 +216,16 @@ export class ElasticWebReconciler implements Reconciler {
     }
   }
 
-  /** Warning events for Degraded states that persist without a failing write (see announceOnTransition). */
+  /**
+   * Events for states that persist without a failing write, said once when they begin (and once when
+   * the traffic metric is back), not on every look: Degraded reasons of announceOnTransition, and the
+   * Autoscaling condition losing or regaining its metric.
+   */
   #announceTransition(
     recorder: EventRecorder,
     shown: ElasticWebStatus,
     ew: ElasticWeb,
     status: ElasticWebStatus,
-    ..._children: unknown[]
   ): void {
     const before = shown.conditions?.find((c) => c.type === 'Degraded');
     const after = status.conditions?.find((c) => c.type === 'Degraded');
@@ -228,6 +235,12 @@ export class ElasticWebReconciler implements Reconciler {
       before?.reason !== after.reason
     ) {
       recorder.event(ew, 'Warning', after.reason, after.message);
+    }
+    const was = shown.conditions?.find((c) => c.type === 'Autoscaling');
+    const now = status.conditions?.find((c) => c.type === 'Autoscaling');
+    if (now && now.reason !== was?.reason) {
+      if (now.status === 'False') recorder.event(ew, 'Warning', now.reason, now.message);
+      else if (was) recorder.event(ew, 'Normal', now.reason, now.message);
     }
   }
 

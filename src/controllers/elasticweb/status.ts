@@ -25,7 +25,7 @@ export interface ObservedService {
 
 /** Why the operator could not make the world match the spec. */
 export interface Problem {
-  /** CamelCase, e.g. ApplyFailed, NodePortConflict, ResourceNotOwned. */
+  /** CamelCase, e.g. NodePortConflict, ResourceNotOwned, AdmissionDenied (see classify). */
   reason: string;
   message: string;
 }

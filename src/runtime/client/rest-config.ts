@@ -10,9 +10,12 @@
  * costs about 85 MiB of resident memory, more than the rest of the operator, for credentials most
  * operators never use.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { delimiter, dirname, extname, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { type Clock, realClock } from '../clock.ts';
 
 export interface TlsOptions {
@@ -113,10 +116,9 @@ async function fromFiles(paths: string[], clock: Clock): Promise<RestConfig> {
   const origin = new Map<string, string>(); // entry -> file it came from, to resolve relative paths
   const existing = paths.filter((p) => existsSync(p));
   if (existing.length === 0) throw new Error(`kubeconfig not found: ${paths.join(delimiter)}`);
-  // Loaded only here: in a cluster (the ServiceAccount) no YAML is read, and the parser costs ~9 MiB.
-  const { parse } = await import('yaml');
-  for (const path of existing) {
-    const file = (parse(readFileSync(path, 'utf8')) ?? {}) as KubeconfigFile;
+  const parsed = await parseKubeconfigs(existing);
+  for (const [i, path] of existing.entries()) {
+    const file = (parsed[i] ?? {}) as KubeconfigFile;
     merged.current ??= file['current-context'] || undefined;
     for (const [list, into, prefix] of [
       [file.clusters, merged.clusters, 'cluster'],
@@ -187,6 +189,32 @@ async function fromFiles(paths: string[], clock: Clock): Promise<RestConfig> {
     tls,
     authorization: (refresh = false) => authorization(refresh),
   };
+}
+
+/**
+ * The files as objects. JSON (a valid kubeconfig too) is read here; YAML in a throwaway process
+ * (kubeconfig-yaml.ts), so the YAML parser never stays in the operator's memory; if that process
+ * cannot run, here after all.
+ */
+async function parseKubeconfigs(paths: string[]): Promise<unknown[]> {
+  const texts = paths.map((p) => readFileSync(p, 'utf8'));
+  try {
+    return texts.map((t) => JSON.parse(t) as unknown);
+  } catch {
+    // YAML, as kubeconfigs mostly are
+  }
+  const script = fileURLToPath(
+    new URL(`./kubeconfig-yaml${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+  );
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [script, ...paths], {
+      maxBuffer: 16 << 20,
+    });
+    return JSON.parse(stdout) as unknown[];
+  } catch {
+    const { parse } = await import('yaml');
+    return texts.map((t) => (parse(t) ?? {}) as unknown);
+  }
 }
 
 /** The in-cluster ServiceAccount: its CA, its rotating token, its namespace. */

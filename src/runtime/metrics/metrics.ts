@@ -3,9 +3,10 @@
  * made for Go operators work unchanged; plus process and Node.js runtime metrics from prom-client.
  * One registry per manager (tests run several managers in one process).
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
 import type { RequestRecord } from '../client/kube-client.ts';
 import type { QueueObserver, WorkQueue } from '../workqueue/work-queue.ts';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from './prom.ts';
 
 /** controller_runtime_reconcile_time_seconds buckets, as controller-runtime v0.25 declares them. */
 const reconcileBuckets = [
@@ -113,7 +114,7 @@ export class Metrics {
   });
 
   constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) collectDefaultMetrics(this.registry);
     const queues = this.#queues;
     // In-flight figures are computed when scraped, so no timer runs for them.
     new Gauge({

@@ -9,8 +9,9 @@
  * Prometheus Operator's PodMonitor, or the project's local Prometheus alike.
  *
  * `{{window}}` is the rate window: the autoscaler asks twice, over a steady minute and over a fast
- * 15 s, and scales up on the larger (a load step shows in the fast one long before the minute's
- * average), down on the steady one. A query without `{{window}}` is asked once.
+ * 15 s, and takes the larger (a load step shows in the fast one long before the minute's average; a
+ * drop shows only once both have seen it, and the scale-down then waits for the stabilization window
+ * too). A query without `{{window}}` is asked once.
  */
 export const steadyWindow = '1m';
 export const fastWindow = '15s';
