@@ -43,6 +43,7 @@ export { ControllerBuilder, type ControllerTuning, newControllerManagedBy } from
 export type { ReconcileContext, Reconciler, Request, Result } from './controller/controller.ts';
 export { Controller } from './controller/controller.ts';
 export { EventRecorder, type EventType, type InvolvedObject } from './events/recorder.ts';
+export { flat, intern } from './flat-string.ts';
 export { LeaderElector } from './leaderelection/leader-elector.ts';
 export { createLogger, type LogFormat, type Logger, type LogLevel } from './log/logger.ts';
 export { close, type Handler, parseBindAddress, type Served, serve } from './manager/http-endpoints.ts';

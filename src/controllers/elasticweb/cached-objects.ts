@@ -5,7 +5,7 @@
  * conditions) is dropped to keep memory small with thousands of objects.
  */
 import type { ElasticWeb } from '../../api/v1/elasticweb.ts';
-import type { KubeObject } from '../../runtime/index.ts';
+import { intern, type KubeObject } from '../../runtime/index.ts';
 
 type Meta = KubeObject['metadata'] & { generation?: number };
 
@@ -44,15 +44,28 @@ export interface CachedService extends KubeObject {
   };
 }
 
+/** Label values and owner references repeat across thousands of objects: one copy each (intern). */
+function internLabels(labels: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!labels) return labels;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) out[k] = intern(v);
+  return out;
+}
+
 function meta(m: Meta): Meta {
   return {
     name: m.name,
-    namespace: m.namespace,
+    namespace: m.namespace === undefined ? undefined : intern(m.namespace),
     uid: m.uid,
     resourceVersion: m.resourceVersion,
     generation: m.generation,
-    labels: m.labels,
-    ownerReferences: m.ownerReferences,
+    labels: internLabels(m.labels),
+    ownerReferences: m.ownerReferences?.map((r) => ({
+      ...r,
+      apiVersion: intern(r.apiVersion),
+      kind: intern(r.kind),
+      name: r.name,
+    })),
     ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
   };
 }

@@ -27,7 +27,7 @@ import {
   slimElasticWeb,
   slimService,
 } from './cached-objects.ts';
-import { managedByLabel, managedByValue } from './desired.ts';
+import { deploymentPrune, managedByLabel, managedByValue } from './desired.ts';
 import { registerElasticWebGauges, verifiedObjects } from './gauges.ts';
 import { NodePortIndex } from './nodeport-index.ts';
 import { ElasticWebReconciler } from './reconciler.ts';
@@ -52,7 +52,11 @@ export function setupElasticWebController(manager: Manager, options: ElasticWebC
   const { controller, informers } = newControllerManagedBy(manager)
     .named(controllerName)
     .for<ElasticWeb>(elasticWebType, { transform: slimElasticWeb })
-    .owns<CachedDeployment>(apps.deployments, { labelSelector: owned, transform: slimDeployment })
+    .owns<CachedDeployment>(apps.deployments, {
+      labelSelector: owned,
+      transform: slimDeployment,
+      prune: deploymentPrune,
+    })
     .owns<CachedService>(core.services, { labelSelector: owned, transform: slimService })
     .owns<CachedDisruptionBudget>(policy.podDisruptionBudgets, {
       labelSelector: owned,

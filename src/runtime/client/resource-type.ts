@@ -1,4 +1,5 @@
 /** How to address a kind of object on the API server: its apiVersion, kind, plural and scope. */
+import { flat } from '../flat-string.ts';
 
 export interface ResourceType {
   /** "v1" for the core group, "group/version" otherwise. */
@@ -38,7 +39,8 @@ export function resourcePath(
 
 /** "namespace/name", or "name" for cluster-scoped objects: the key of caches and work queues. */
 export function keyOf(key: ObjectKey): string {
-  return key.namespace ? `${key.namespace}/${key.name}` : key.name;
+  // Flat: keys are kept for as long as the objects are cached (see flat-string.ts).
+  return key.namespace ? flat(`${key.namespace}/${key.name}`) : key.name;
 }
 
 export function parseKey(key: string): ObjectKey {

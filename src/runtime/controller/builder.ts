@@ -27,6 +27,11 @@ export interface WatchOptions<T> {
   labelSelector?: string;
   /** Shrinks each object before it is cached (keep metadata.name/namespace/uid/resourceVersion/ownerReferences). */
   transform?: (obj: T) => T;
+  /**
+   * Owned kinds: the paths where ensureOwnedChild deletes the controller's leftovers (its `prune`).
+   * The cache keeps the controller's own managed fields under them, and nothing else of managedFields.
+   */
+  prune?: readonly string[];
 }
 
 export interface ControllerTuning {
@@ -102,9 +107,9 @@ export class ControllerBuilder {
     const name = this.#name ?? primary.type.kind.toLowerCase();
     const informers = new Map<ResourceType, Informer<KubeObject>>();
     informers.set(primary.type, manager.informer(primary.type, primary.options));
-    const keepOwned = keepOwnedFields<KubeObject>(manager.name);
     for (const owned of this.#owns) {
       const slim = owned.options.transform ?? ((o: KubeObject) => o);
+      const keepOwned = keepOwnedFields<KubeObject>(manager.name, owned.options.prune ?? []);
       informers.set(
         owned.type,
         manager.informer(owned.type, {

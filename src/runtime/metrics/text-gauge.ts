@@ -3,6 +3,8 @@
  * thousands (see Metrics.addTextSource): each object's line is made when the object changes, and a
  * scrape only joins the lines.
  */
+import { flat } from '../flat-string.ts';
+
 const needsEscape = /[\\"\n]/;
 
 function escapeLabelValue(value: string): string {
@@ -36,7 +38,7 @@ export class TextGauge {
   }
 
   set(key: string, labels: Readonly<Record<string, string>>, value: number): void {
-    this.#lines.set(key, gaugeLine(this.name, labels, value));
+    this.#lines.set(key, flat(gaugeLine(this.name, labels, value)));
   }
 
   delete(key: string): void {

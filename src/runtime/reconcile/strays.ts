@@ -187,21 +187,53 @@ export function removalPatch(strays: Segment[][], desired: Json): Json | undefin
   return patch;
 }
 
-/** The manager's own fields, interned: thousands of objects written the same way share one copy. */
-export function keepOwnedFields<T extends KubeObject>(manager: string): (raw: T, slim: T) => T {
+/**
+ * The part of the manager's own fields that leftovers() can ever look at (the `prune` paths), kept on
+ * the cached copy, interned: objects written the same way share one copy. Cut down to the prune
+ * paths, the set no longer names the owner's uid (ownerReferences are keyed by it), so thousands of
+ * children of thousands of owners share a handful of copies. Nothing is kept when `prune` is empty.
+ */
+export function keepOwnedFields<T extends KubeObject>(
+  manager: string,
+  prune: readonly DriftPath[],
+): (raw: T, slim: T) => T {
   const interned = new Map<string, FieldSet>();
   return (raw, slim) => {
+    if (prune.length === 0) return slim;
     const owned = ownedFields(raw.metadata.managedFields, manager);
-    if (!owned) return slim;
-    const text = JSON.stringify(owned);
+    const kept = owned && restrictToPrune(owned, prune);
+    if (!kept) return slim;
+    const text = JSON.stringify(kept);
     let shared = interned.get(text);
     if (!shared) {
-      shared = owned;
+      shared = kept;
       interned.set(text, shared);
       if (interned.size > 1000) interned.delete(interned.keys().next().value as string);
     }
     return { ...slim, metadata: { ...slim.metadata, managedFields: [{ manager, fieldsV1: shared }] } };
   };
+}
+
+/** The nodes of `set` on the way to, or under, one of `prune`; undefined when none is. */
+function restrictToPrune(
+  set: FieldSet,
+  prune: readonly DriftPath[],
+  at: Segment[] = [],
+): FieldSet | undefined {
+  const out: FieldSet = {};
+  for (const [key, child] of Object.entries(set)) {
+    if (key === '.') continue;
+    const segment = parseFieldKey(key);
+    if (!segment) continue;
+    const path = driftPath([...at, segment]);
+    const under = prune.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
+    if (under) out[key] = child;
+    else if (prune.some((p) => p.startsWith(path))) {
+      const inner = restrictToPrune(child as FieldSet, prune, [...at, segment]);
+      if (inner) out[key] = inner;
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function parseFieldKey(key: string): Segment | undefined {
