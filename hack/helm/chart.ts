@@ -110,6 +110,11 @@ function argLines(kustomizeArgs: string[]): string[] {
     namespace: ['{{- with .Values.manager.watchNamespace }}', '- --namespace={{ . }}', '{{- end }}'],
     'log-level': ['- --log-level={{ .Values.manager.logLevel }}'],
     'log-format': ['- --log-format={{ .Values.manager.logFormat }}'],
+    'prometheus-url': [
+      '{{- with .Values.autopilot.prometheusURL }}',
+      '- --prometheus-url={{ . }}',
+      '{{- end }}',
+    ],
   };
   const flagOf = (arg: string) => /^--([a-z-]+)/.exec(arg)?.[1] ?? arg;
   const kept = kustomizeArgs.filter((a) => !(flagOf(a) in templated)).map((a) => `- ${a}`);

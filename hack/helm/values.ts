@@ -59,6 +59,12 @@ export function valuesTree(d: Defaults): ValuesTree {
       logFormat: { value: d.logFormat, help: 'json lines, or text for people (--log-format).' },
       resources: { value: d.resources, help: 'Requests and limits of the manager container.' },
     },
+    autopilot: {
+      prometheusURL: {
+        value: '',
+        help: 'The Prometheus that measures traffic for ElasticWebs in Observed mode (--prometheus-url), e.g. http://prometheus-operated.monitoring:9090; empty: they hold their replicas and report MetricUnavailable.',
+      },
+    },
     metrics: {
       enabled: { value: true, help: 'Serve /metrics (--metrics-bind-address) and create its Service.' },
       port: { value: d.metricsPort, help: 'Port of /metrics, in the pod and on the Service.' },
