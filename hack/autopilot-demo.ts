@@ -18,6 +18,8 @@ import { renderTimeline, type TimelinePoint } from './traffic/plot.ts';
 const run = promisify(execFile);
 const name = 'elasticweb-autopilot';
 const url = 'http://127.0.0.1:30004/';
+export const chartTitle =
+  'Observed mode on a real node: 25 QPS per pod at 80% utilization, scale-down window 60 s';
 export const profile: LoadStep[] = [
   { rps: 0, seconds: 20 },
   { rps: 180, seconds: 100 },

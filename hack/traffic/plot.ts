@@ -18,7 +18,7 @@ export interface TimelinePoint {
 
 const width = 860;
 const height = 380;
-const margin = { left: 60, right: 60, top: 40, bottom: 50 };
+const margin = { left: 60, right: 60, top: 56, bottom: 50 };
 
 function scale(domainMax: number, rangeFrom: number, rangeTo: number) {
   return (v: number) => rangeFrom + (v / (domainMax || 1)) * (rangeTo - rangeFrom);
@@ -55,6 +55,7 @@ export function renderTimeline(points: TimelinePoint[], title: string): string {
   const lines: string[] = [];
   lines.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`,
   );
@@ -70,8 +71,10 @@ export function renderTimeline(points: TimelinePoint[], title: string): string {
       `<text x="${margin.left - 6}" y="${yq(q) + 4}" text-anchor="end">${Math.round(q)}</text>`,
     );
   }
-  for (const r of ticks(rMax, Math.min(rMax, 5))) {
-    lines.push(`<text x="${width - margin.right + 6}" y="${yr(r) + 4}">${Math.round(r)}</text>`);
+  // Whole pods only on the right axis.
+  const podStep = Math.max(1, Math.ceil(rMax / 5));
+  for (let r = 0; r <= rMax; r += podStep) {
+    lines.push(`<text x="${width - margin.right + 6}" y="${yr(r) + 4}">${r}</text>`);
   }
   lines.push(
     `<text x="${width / 2}" y="${height - 12}" text-anchor="middle">seconds</text>`,
@@ -89,10 +92,10 @@ export function renderTimeline(points: TimelinePoint[], title: string): string {
     ['Ready pods', '#2ca02c', '2,2'],
   ];
   legend.forEach(([label, color, dash], i) => {
-    const lx = margin.left + 10 + i * 190;
+    const lx = margin.left + 10 + i * 200;
     lines.push(
-      `<line x1="${lx}" y1="${margin.top - 8}" x2="${lx + 24}" y2="${margin.top - 8}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
-      `<text x="${lx + 30}" y="${margin.top - 4}">${label}</text>`,
+      `<line x1="${lx}" y1="${margin.top - 18}" x2="${lx + 24}" y2="${margin.top - 18}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
+      `<text x="${lx + 30}" y="${margin.top - 14}">${label}</text>`,
     );
   });
   lines.push('</svg>');
