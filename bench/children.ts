@@ -16,6 +16,7 @@
 import { apiVersion, type ElasticWeb, kind } from '../src/api/v1/elasticweb.ts';
 import {
   desiredDeployment,
+  desiredDisruptionBudget,
   desiredService,
   fieldManager,
   replicaPlan,
@@ -26,6 +27,7 @@ import type { PeerName } from './peers.ts';
 
 const deployments = (ns: string) => `/apis/apps/v1/namespaces/${ns}/deployments`;
 const services = (ns: string) => `/api/v1/namespaces/${ns}/services`;
+const budgets = (ns: string) => `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`;
 
 export async function writeChildren(
   client: Kube,
@@ -42,9 +44,9 @@ export function writeChildrenOf(client: Kube, operator: PeerName, ew: ElasticWeb
 }
 
 /**
- * reconciler.ts on a cache miss: create desired.ts's Deployment and Service at once under the
- * operator's field manager, then a JSON merge patch of the status computed from them, with the uid as
- * a precondition. bench/peer-go-best makes the same three writes.
+ * reconciler.ts on a cache miss: create desired.ts's Deployment, Service and (with pods)
+ * PodDisruptionBudget at once under the operator's field manager, then a patch of the status computed
+ * from them. bench/peer-go-best makes the same writes.
  */
 async function writeOurs(client: Kube, ew: ElasticWeb, manager: string): Promise<void> {
   const { namespace: ns, name } = ew.metadata;
@@ -52,6 +54,9 @@ async function writeOurs(client: Kube, ew: ElasticWeb, manager: string): Promise
   const [deployment, service] = await Promise.all([
     client.must('POST', `${deployments(ns)}${q}`, desiredDeployment(ew), [201]),
     client.must('POST', `${services(ns)}${q}`, desiredService(ew), [201]),
+    ...(replicaPlan(ew.spec).replicas > 0
+      ? [client.must('POST', `${budgets(ns)}${q}`, desiredDisruptionBudget(ew), [201])]
+      : []),
   ]);
   const status = computeStatus({
     ew,

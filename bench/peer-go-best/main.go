@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -64,8 +65,9 @@ func main() {
 			DefaultTransform:             cache.TransformStripManagedFields(),
 			DefaultUnsafeDisableDeepCopy: ptr.To(true),
 			ByObject: map[client.Object]cache.ByObject{
-				&appsv1.Deployment{}: {Label: owned},
-				&corev1.Service{}:    {Label: owned},
+				&appsv1.Deployment{}:            {Label: owned},
+				&corev1.Service{}:               {Label: owned},
+				&policyv1.PodDisruptionBudget{}: {Label: owned},
 			},
 		},
 	})

@@ -3,6 +3,7 @@ package controllers
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -135,6 +136,48 @@ func mutateDeployment(d *appsv1.Deployment, ew *ewv1.ElasticWeb, plan replicaPla
 	requests, limits := resourceLists(ew)
 	c.Resources.Requests = requests.DeepCopy()
 	c.Resources.Limits = limits.DeepCopy()
+	// The workload ours runs (issue 10): a readiness probe, rollouts that keep capacity, a pre-stop
+	// sleep inside a grace period, least-privilege defaults. The bench's ElasticWebs use the defaults.
+	zero, surge := intstr.FromInt32(0), intstr.FromString("25%")
+	d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
+		RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &zero, MaxSurge: &surge}}
+	grace := int64(defaultTerminationGrace)
+	d.Spec.Template.Spec.TerminationGracePeriodSeconds = &grace
+	c.ReadinessProbe = defaultReadinessProbe(containerPortOf(ew))
+	c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: defaultPreStopDelay}}}
+	c.SecurityContext = defaultSecurityContext()
+}
+
+const (
+	defaultTerminationGrace = 30
+	defaultPreStopDelay     = 5
+)
+
+// defaultReadinessProbe is ours: GET / on the container port every 2 s, every default spelled out.
+func defaultReadinessProbe(port int32) *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler:   corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(port), Scheme: corev1.URISchemeHTTP}},
+		TimeoutSeconds: 1, PeriodSeconds: 2, SuccessThreshold: 1, FailureThreshold: 2,
+	}
+}
+
+func defaultSecurityContext() *corev1.SecurityContext {
+	no := false
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: &no,
+		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"},
+			Add: []corev1.Capability{"CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"}},
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// mutateDisruptionBudget: at most one pod evicted at a time, selecting the Deployment's pods, as ours.
+func mutateDisruptionBudget(p *policyv1.PodDisruptionBudget, ew *ewv1.ElasticWeb) {
+	setMeta(&p.ObjectMeta, ew)
+	one := intstr.FromInt32(1)
+	p.Spec.MaxUnavailable = &one
+	p.Spec.MinAvailable = nil
+	p.Spec.Selector = &metav1.LabelSelector{MatchLabels: selectorLabels(ew)}
 }
 
 // mutateService sets every field the operator owns on s (serviceDrift checks the same). Without

@@ -3,6 +3,7 @@ package controllers
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -46,6 +47,38 @@ func deploymentDrift(d *appsv1.Deployment, ew *ewv1.ElasticWeb, plan replicaPlan
 	requests, limits := resourceLists(ew)
 	if !sameQuantities(c.Resources.Requests, requests) || !sameQuantities(c.Resources.Limits, limits) {
 		return "spec.template.spec.containers[web].resources"
+	}
+	if r := d.Spec.Strategy.RollingUpdate; r == nil || r.MaxUnavailable == nil || r.MaxUnavailable.IntValue() != 0 ||
+		r.MaxSurge == nil || r.MaxSurge.String() != "25%" {
+		return "spec.strategy"
+	}
+	if g := d.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g != defaultTerminationGrace {
+		return "spec.template.spec.terminationGracePeriodSeconds"
+	}
+	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/" || p.HTTPGet.Port.IntValue() != int(containerPortOf(ew)) ||
+		p.PeriodSeconds != 2 || p.FailureThreshold != 2 || p.TimeoutSeconds != 1 {
+		return "spec.template.spec.containers[web].readinessProbe"
+	}
+	if l := c.Lifecycle; l == nil || l.PreStop == nil || l.PreStop.Sleep == nil || l.PreStop.Sleep.Seconds != defaultPreStopDelay {
+		return "spec.template.spec.containers[web].lifecycle"
+	}
+	if sc := c.SecurityContext; sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault ||
+		sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || len(sc.Capabilities.Add) != 4 {
+		return "spec.template.spec.containers[web].securityContext"
+	}
+	return ""
+}
+
+func disruptionBudgetDrift(p *policyv1.PodDisruptionBudget, ew *ewv1.ElasticWeb) string {
+	if path := metaDrift(p.Labels, p.OwnerReferences, ew); path != "" {
+		return path
+	}
+	if p.Spec.MaxUnavailable == nil || p.Spec.MaxUnavailable.IntValue() != 1 || p.Spec.MinAvailable != nil {
+		return "spec.maxUnavailable"
+	}
+	if s := p.Spec.Selector; s == nil || len(s.MatchExpressions) > 0 || len(s.MatchLabels) != 1 || s.MatchLabels[instanceLabel] != ew.Name {
+		return "spec.selector"
 	}
 	return ""
 }

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 
 	ewv1 "elasticweb.local/bench/peer-go-best/api/v1"
 )
@@ -22,6 +23,7 @@ type recentWrites struct {
 	mu          sync.Mutex
 	deployments map[string]createdAt[*appsv1.Deployment]
 	services    map[string]createdAt[*corev1.Service]
+	budgets     map[string]createdAt[*policyv1.PodDisruptionBudget]
 	statuses    map[string]statusWrite
 }
 
@@ -42,6 +44,7 @@ func newRecentWrites() *recentWrites {
 	return &recentWrites{
 		deployments: map[string]createdAt[*appsv1.Deployment]{},
 		services:    map[string]createdAt[*corev1.Service]{},
+		budgets:     map[string]createdAt[*policyv1.PodDisruptionBudget]{},
 		statuses:    map[string]statusWrite{},
 	}
 }
@@ -98,5 +101,6 @@ func (r *recentWrites) forget(key string) {
 	defer r.mu.Unlock()
 	delete(r.deployments, key)
 	delete(r.services, key)
+	delete(r.budgets, key)
 	delete(r.statuses, key)
 }

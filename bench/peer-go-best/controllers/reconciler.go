@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,16 +68,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// Both children at once, as ours does: a new ElasticWeb costs one round trip, not two.
 	var dep childResult[*appsv1.Deployment]
 	var svc childResult[*corev1.Service]
+	var pdb childResult[*policyv1.PodDisruptionBudget]
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); dep = r.ensureDeployment(ctx, ew, plan) }()
 	go func() { defer wg.Done(); svc = r.ensureService(ctx, ew) }()
+	// A PodDisruptionBudget while there are pods, none at zero, as ours.
+	go func() { defer wg.Done(); pdb = r.ensureDisruptionBudget(ctx, ew, plan) }()
 	wg.Wait()
 	r.announce(ew, dep, svc)
 
 	p := dep.problem
 	if p == nil {
 		p = svc.problem
+	}
+	if p == nil {
+		p = pdb.problem
 	}
 	shown := r.recent.shownStatus(key, ew)
 	status := computeStatus(ew, shown, plan, dep.obj, svc.obj, p, metav1.Now())
@@ -86,7 +93,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
-	if err := firstErr(dep.err, svc.err); err != nil {
+	if err := firstErr(firstErr(dep.err, svc.err), pdb.err); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.verified.mark(key)
@@ -114,6 +121,26 @@ func (r *Reconciler) ensureDeployment(ctx context.Context, ew *ewv1.ElasticWeb, 
 		},
 		func(d *appsv1.Deployment) string { return deploymentDrift(d, ew, plan) },
 		func(d *appsv1.Deployment) { mutateDeployment(d, ew, plan) })
+}
+
+func (r *Reconciler) ensureDisruptionBudget(ctx context.Context, ew *ewv1.ElasticWeb, plan replicaPlan) childResult[*policyv1.PodDisruptionBudget] {
+	key := client.ObjectKeyFromObject(ew)
+	if plan.replicas == 0 {
+		live := &policyv1.PodDisruptionBudget{}
+		if err := r.Get(ctx, key, live); err == nil && metav1.GetControllerOf(live) != nil && mayManage(live, ew) {
+			uid := live.UID
+			if err := r.Delete(ctx, live, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+				return childResult[*policyv1.PodDisruptionBudget]{err: err}
+			}
+		}
+		return childResult[*policyv1.PodDisruptionBudget]{}
+	}
+	return ensure(ctx, r, ew, r.recent.budgets, "PodDisruptionBudget", &policyv1.PodDisruptionBudget{},
+		func() *policyv1.PodDisruptionBudget {
+			return &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
+		},
+		func(p *policyv1.PodDisruptionBudget) string { return disruptionBudgetDrift(p, ew) },
+		func(p *policyv1.PodDisruptionBudget) { mutateDisruptionBudget(p, ew) })
 }
 
 func (r *Reconciler) ensureService(ctx context.Context, ew *ewv1.ElasticWeb) childResult[*corev1.Service] {
