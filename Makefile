@@ -95,7 +95,13 @@ deploy: deps ## Deploy the operator with image IMG: namespace, CRD, RBAC, manage
 	npm run -s deploy -- $(IMG)
 
 .PHONY: undeploy
-undeploy: ## Remove everything deploy installed.
+undeploy: ## Remove everything deploy installed (the ElasticWebs first, so their children are collected while their kind still exists).
+	# The garbage collector resolves an owner through discovery: once the CRD is gone it can no longer
+	# look the owner up and leaves the Deployments and Services behind. Deleting the ElasticWebs in the
+	# foreground first lets it collect their children while the kind is still served.
+	if kubectl get crd elasticwebs.elasticweb.example.com >/dev/null 2>&1; then \
+		kubectl delete elasticwebs.elasticweb.example.com --all --all-namespaces --cascade=foreground --wait --timeout=180s; \
+	fi
 	kubectl delete -k config/default --ignore-not-found --wait
 
 ##@ Local cluster
