@@ -14,16 +14,13 @@ const maxInterned = 4096;
 /**
  * One shared copy of a string that many cached objects repeat (a label value such as
  * "elasticweb-operator", an owner's apiVersion): JSON.parse gives every object its own copy. The table
- * is a small LRU, so values unique to one object come and go without growing it.
+ * is bounded: when it fills up with values unique to one object, it starts over (cheaper on the hot
+ * path than an LRU, which reorders on every hit; the common values come back at once).
  */
 export function intern(s: string): string {
   const known = interned.get(s);
-  if (known !== undefined) {
-    interned.delete(s);
-    interned.set(s, known);
-    return known;
-  }
+  if (known !== undefined) return known;
+  if (interned.size >= maxInterned) interned.clear();
   interned.set(s, s);
-  if (interned.size > maxInterned) interned.delete(interned.keys().next().value as string);
   return s;
 }

@@ -52,9 +52,19 @@ export function mergeKeyOf(path: DriftPath): ((item: Json) => string) | undefine
   }
 }
 
-/** Values under resources.requests/limits (and similar maps) are quantities (names may hold dots: nvidia.com/gpu). */
-function isQuantityPath(path: DriftPath): boolean {
-  return /\.resources\.(requests|limits|claims)\.|\.(capacity|allocatable|overhead)\./.test(path);
+/**
+ * Whether the values of the map at `path` are quantities: resources.requests/limits and
+ * capacity/allocatable/overhead (their keys may hold dots: nvidia.com/gpu). Decided once per map on the
+ * way down, not per value: this comparison runs over every child a controller verifies.
+ */
+function holdsQuantities(path: DriftPath): boolean {
+  return (
+    path.endsWith('.resources.requests') ||
+    path.endsWith('.resources.limits') ||
+    path.endsWith('.capacity') ||
+    path.endsWith('.allocatable') ||
+    path.endsWith('.overhead')
+  );
 }
 
 /** Returns the first path where `actual` does not hold `desired`, or undefined when it holds all of it. */
@@ -63,9 +73,10 @@ export function findDrift(
   actual: unknown,
   options: DriftOptions = {},
   path = '',
+  quantities = false,
 ): DriftPath | undefined {
   const exact = options.exact;
-  if ((typeof desired === 'string' || typeof desired === 'number') && isQuantityPath(path)) {
+  if (quantities && (typeof desired === 'string' || typeof desired === 'number')) {
     if (typeof actual !== 'string' && typeof actual !== 'number') return path;
     const a = parseQuantity(String(desired));
     const b = parseQuantity(String(actual));
@@ -79,7 +90,7 @@ export function findDrift(
     if (!key) {
       if (desired.length !== actual.length) return path;
       for (let i = 0; i < desired.length; i++) {
-        const drift = findDrift(desired[i], actual[i], options, `${path}[]`);
+        const drift = findDrift(desired[i], actual[i], options, `${path}[]`, quantities);
         if (drift) return drift;
       }
       return undefined;
@@ -88,7 +99,7 @@ export function findDrift(
     for (const item of desired) {
       const match = byKey.get(key(item as Json));
       if (match === undefined) return `${path}[${key(item as Json)}]`;
-      const drift = findDrift(item, match, options, `${path}[]`);
+      const drift = findDrift(item, match, options, `${path}[]`, quantities);
       if (drift) return drift;
     }
     if (exact?.has(path) && actual.length !== desired.length) return path;
@@ -100,8 +111,10 @@ export function findDrift(
     if (actual === undefined && Object.keys(want).length === 0) return undefined;
     if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return path;
     const have = actual as Json;
+    const valuesAreQuantities = quantities || holdsQuantities(path);
     for (const [field, value] of Object.entries(want)) {
-      const drift = findDrift(value, have[field], options, path ? `${path}.${field}` : field);
+      const childPath = path ? `${path}.${field}` : field;
+      const drift = findDrift(value, have[field], options, childPath, valuesAreQuantities);
       if (drift) return drift;
     }
     if (exact?.has(path) && Object.keys(have).length !== Object.keys(want).length) return path;

@@ -70,32 +70,29 @@ export function leftovers(
   if (!owned || prune.length === 0) return [];
   const found: Segment[][] = [];
   // "a.b[]" prunes whole list items only (a sidecar we added once), never fields inside the items we keep.
-  const underPrune = (path: DriftPath) =>
-    prune.some((p) => p.endsWith('[]') && path === p) ||
-    prune.some(
-      (p) => !p.endsWith('[]') && (path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`)),
-    );
-  const mayContainPrune = (path: DriftPath) => path === '' || prune.some((p) => p.startsWith(path));
-  const walk = (set: FieldSet, want: unknown, at: Segment[]) => {
-    for (const [key, child] of Object.entries(set)) {
+  const { underPrune, mayContainPrune } = pruneTests(prune);
+  // The drift path is carried along rather than rebuilt from the segments at every step: this runs for
+  // every child on every reconcile (10,000 of them when an operator restarts).
+  const walk = (set: FieldSet, want: unknown, at: Segment[], atPath: DriftPath) => {
+    for (const key in set) {
       if (key === '.') continue;
       const segment = parseFieldKey(key);
       if (!segment) continue; // set-list values and atomic indexes: never pruned
-      const path = [...at, segment];
-      const drift = driftPath(path);
-      if (!underPrune(drift) && !mayContainPrune(drift)) continue;
+      const drift = childPath(atPath, segment);
+      const isUnder = underPrune(drift);
+      if (!isUnder && !mayContainPrune(drift)) continue;
       const next = step(want, segment);
-      const children = Object.keys(child as FieldSet).filter((k) => k !== '.');
+      const child = set[key] as FieldSet;
       // A list item we added, or a single field: it goes whole. A map or struct we share (others may
       // own keys of it too, as annotations): only our own keys in it go.
-      if (next === undefined && ('item' in segment || children.length === 0)) {
-        if (underPrune(drift)) found.push(path);
+      if (next === undefined && ('item' in segment || !hasChildFields(child))) {
+        if (isUnder) found.push([...at, segment]);
         continue;
       }
-      walk(child as FieldSet, next, path);
+      walk(child, next, [...at, segment], drift);
     }
   };
-  walk(owned, desired, []);
+  walk(owned, desired, [], '');
   return found;
 }
 
@@ -107,30 +104,87 @@ export function foreignEntries(
 ): Segment[][] {
   if (exact.size === 0) return [];
   const found: Segment[][] = [];
-  const walk = (want: unknown, have: unknown, at: Segment[]) => {
-    const path = driftPath(at);
+  const targets = [...exact];
+  const walk = (want: unknown, have: unknown, at: Segment[], path: DriftPath) => {
+    // Only the way to an exact path matters: the rest of the object (most of a pod template) is skipped.
+    if (!targets.some((p) => p.startsWith(path))) return;
     if (Array.isArray(want) && Array.isArray(have)) {
       const key = mergeKeyOf(path);
       if (!key) return;
       const wanted = new Map(want.map((item) => [key(item as Json), item]));
+      const itemPath = `${path}[]`;
       for (const item of have as Json[]) {
         const match = wanted.get(key(item));
         if (match === undefined) {
           if (exact.has(path)) found.push([...at, { item: keyFields(path, item) }]);
         } else {
-          walk(match, item, [...at, { item: keyFields(path, item) }]);
+          walk(match, item, [...at, { item: keyFields(path, item) }], itemPath);
         }
       }
       return;
     }
     if (!isObject(want) || !isObject(have)) return;
-    for (const [field, value] of Object.entries(have)) {
-      if (field in want) walk(want[field], value, [...at, { field }]);
+    for (const field in have) {
+      if (field in want)
+        walk(want[field], have[field], [...at, { field }], path ? `${path}.${field}` : field);
       else if (exact.has(path)) found.push([...at, { field }]);
     }
   };
-  walk(desired, actual, []);
+  walk(desired, actual, [], '');
   return found;
+}
+
+/** Bits of pruneTests' answers. */
+const under = 1;
+const mayContain = 2;
+const keep = 4;
+const pruneAnswers = new WeakMap<readonly DriftPath[], Map<DriftPath, number>>();
+
+/**
+ * Whether a path is under one of `prune` ("a.b[]" covers whole list items only, never fields inside the
+ * items kept), and whether one of `prune` may lie below it. Answers are remembered per prune list (a
+ * controller's constant): the same few dozen paths are asked about for every child it verifies.
+ */
+function pruneTests(prune: readonly DriftPath[]) {
+  let answers = pruneAnswers.get(prune);
+  if (!answers) {
+    answers = new Map();
+    pruneAnswers.set(prune, answers);
+  }
+  const known = answers;
+  const answer = (path: DriftPath): number => {
+    let bits = known.get(path);
+    if (bits === undefined) {
+      const isUnder = prune.some((p) =>
+        p.endsWith('[]') ? path === p : path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`),
+      );
+      const isKept = prune.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
+      bits =
+        (isUnder ? under : 0) |
+        (prune.some((p) => p.startsWith(path)) ? mayContain : 0) |
+        (isKept ? keep : 0);
+      if (known.size >= 4096) known.clear(); // paths hold user keys too (annotation names)
+      known.set(path, bits);
+    }
+    return bits;
+  };
+  return {
+    underPrune: (path: DriftPath) => (answer(path) & under) !== 0,
+    mayContainPrune: (path: DriftPath) => (answer(path) & mayContain) !== 0,
+    /** Under one of `prune` or inside the items of one: what the cached copy keeps (restrictToPrune). */
+    kept: (path: DriftPath) => (answer(path) & keep) !== 0,
+  };
+}
+
+/** The drift path of `segment` under `parent` ("spec.ports" and an item: "spec.ports[]"). */
+function childPath(parent: DriftPath, segment: Segment): DriftPath {
+  if ('item' in segment) return `${parent}[]`;
+  return parent ? `${parent}.${segment.field}` : segment.field;
+}
+
+function hasChildFields(set: FieldSet): boolean {
+  for (const key in set) if (key !== '.') return true;
+  return false;
 }
 
 /**
@@ -218,34 +272,52 @@ export function keepOwnedFields<T extends KubeObject>(
 function restrictToPrune(
   set: FieldSet,
   prune: readonly DriftPath[],
-  at: Segment[] = [],
+  atPath: DriftPath = '',
 ): FieldSet | undefined {
-  const out: FieldSet = {};
-  for (const [key, child] of Object.entries(set)) {
+  const tests = pruneTests(prune);
+  let out: FieldSet | undefined;
+  for (const key in set) {
     if (key === '.') continue;
     const segment = parseFieldKey(key);
     if (!segment) continue;
-    const path = driftPath([...at, segment]);
-    const under = prune.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
-    if (under) out[key] = child;
-    else if (prune.some((p) => p.startsWith(path))) {
-      const inner = restrictToPrune(child as FieldSet, prune, [...at, segment]);
-      if (inner) out[key] = inner;
+    const path = childPath(atPath, segment);
+    if (tests.kept(path)) {
+      out ??= {};
+      out[key] = set[key];
+    } else if (tests.mayContainPrune(path)) {
+      const inner = restrictToPrune(set[key] as FieldSet, prune, path);
+      if (inner) {
+        out ??= {};
+        out[key] = inner;
+      }
     }
   }
-  return Object.keys(out).length > 0 ? out : undefined;
+  return out;
 }
 
+/**
+ * Field keys repeat across every child a controller writes ("f:spec", 'k:{"name":"nginx"}'), so their
+ * parse is remembered. Segments are shared and never mutated. Bounded: cleared when it grows past the
+ * limit, since item keys can carry user data.
+ */
+const parsedKeys = new Map<string, Segment | null>();
+const maxParsedKeys = 4096;
+
 function parseFieldKey(key: string): Segment | undefined {
-  if (key.startsWith('f:')) return { field: key.slice(2) };
-  if (key.startsWith('k:')) {
+  const known = parsedKeys.get(key);
+  if (known !== undefined) return known ?? undefined;
+  let segment: Segment | null = null;
+  if (key.startsWith('f:')) segment = { field: key.slice(2) };
+  else if (key.startsWith('k:')) {
     try {
-      return { item: JSON.parse(key.slice(2)) as Json };
+      segment = { item: JSON.parse(key.slice(2)) as Json };
     } catch {
-      return undefined;
+      segment = null;
     }
   }
-  return undefined;
+  if (parsedKeys.size >= maxParsedKeys) parsedKeys.clear();
+  parsedKeys.set(key, segment);
+  return segment ?? undefined;
 }
 
 /** Follows one segment into `value`; undefined when it is not there. */
