@@ -77,6 +77,10 @@ export class ManagedProcess {
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
   async stop(graceMs = 5000): Promise<void> {
     if (!this.running) return;
+    // Held while we wait: the child is unref'd, and once SIGKILL is sent and its timer cleared, nothing
+    // else may keep this process alive; it would then exit in the middle of a teardown (the real node's
+    // machine left for the reaper, racing the next cluster's start).
+    this.#child?.ref();
     this.signal('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const killed = new Promise<void>((resolve) => {

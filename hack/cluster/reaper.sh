@@ -18,7 +18,8 @@ if [[ -e "$dir/pids" ]]; then
   done <"$dir/pids"
   if [[ -n "$cleanup" ]]; then
     # Its output is kept only when it fails (beside the record it could not finish, for the next start).
-    if ! out=$("$node" "$cleanup" 2>&1); then
+    # (ELASTICWEB_REAPER_OF: the cleanup is this reaper's own and must not wait for it; machine-state.ts)
+    if ! out=$(ELASTICWEB_REAPER_OF="$dir" "$node" "$cleanup" 2>&1); then
       echo "$out" >/var/lib/elasticweb-real-node/cleanup-failed.log
     fi
   fi

@@ -123,6 +123,11 @@ async function removeNewChains(table: string, before: string[]): Promise<void> {
   for (const chain of added) await run('nft', ['delete', 'chain', family, name, chain]);
 }
 
+/** Whether an nft command failed only because what it was to delete no longer exists. */
+function alreadyGone(err: Error): boolean {
+  return /No such file or directory/.test(err.message);
+}
+
 export async function restoreRecord(record: MachineRecord, log: (m: string) => void): Promise<void> {
   // After a reboot, processes, sysctls, the bridge, nftables and cgroups are gone with the old boot
   // (and pids, namespace numbers and sysctl values mean other things): only folders remain to remove.
@@ -172,15 +177,16 @@ export async function restoreRecord(record: MachineRecord, log: (m: string) => v
     if (before.has(table)) {
       const chains = record.nftChains?.[table];
       if (chains) {
-        await removeNewChains(table, chains).catch((e: Error) =>
-          problems.push(`removing new chains from table ${table}: ${e.message}`),
-        );
+        await removeNewChains(table, chains).catch((e: Error) => {
+          if (!alreadyGone(e)) problems.push(`removing new chains from table ${table}: ${e.message}`);
+        });
       }
       continue;
     }
-    await run('nft', ['delete', 'table', ...table.split(' ')]).catch((e: Error) =>
-      problems.push(`nft delete table ${table}: ${e.message}`),
-    );
+    await run('nft', ['delete', 'table', ...table.split(' ')]).catch((e: Error) => {
+      // Gone between the listing and the delete (kube-proxy's cleanup, still exiting, removes its own).
+      if (!alreadyGone(e)) problems.push(`nft delete table ${table}: ${e.message}`);
+    });
   }
   // 3. The bridge (its addresses and routes go with it).
   if (record.bridge && existsSync(`/sys/class/net/${record.bridge}`)) {

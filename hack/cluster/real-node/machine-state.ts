@@ -26,6 +26,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmdirSync,
@@ -160,6 +161,7 @@ export class MachineChanges {
     // The lock is ours: anything recorded now is a leftover of a dead owner (the lock file was gone).
     const stale = readRecord();
     if (stale) {
+      await awaitOtherReaper(stale.clusterDir, log);
       await restoreRecord(stale, log);
       rmSync(statePath, { force: true });
     }
@@ -226,7 +228,15 @@ export class MachineChanges {
 export async function restoreLeftovers(log: (m: string) => void = () => {}): Promise<boolean> {
   const holder = readLock();
   if (holder && ownerAlive(holder)) return false;
-  const record = readRecord();
+  let record = readRecord();
+  if (record) {
+    // The dead owner's reaper may be undoing the same record right now: two restorers at once would
+    // each find the other's deletions gone, and a late one could remove what a new node just made.
+    await awaitOtherReaper(record.clusterDir, log);
+    record = readRecord();
+    const again = readLock();
+    if (again && ownerAlive(again)) return false; // someone started a new node meanwhile
+  }
   if (record) {
     log(`undoing what an earlier real node (pid ${record.owner.pid}, ${record.clusterDir}) left behind`);
     await restoreRecord(record, log);
@@ -235,6 +245,42 @@ export async function restoreLeftovers(log: (m: string) => void = () => {}): Pro
   rmSync(lockPath, { force: true });
   removeStateDirIfEmpty();
   return record !== undefined;
+}
+
+/**
+ * Waits (at most a minute) while the reaper of the cluster in `clusterDir` runs, unless this is that
+ * reaper's own cleanup (reaper.sh names the folder in ELASTICWEB_REAPER_OF). A reaper ends once its
+ * cleanup is done.
+ */
+async function awaitOtherReaper(clusterDir: string, log: (m: string) => void): Promise<void> {
+  if (process.env.ELASTICWEB_REAPER_OF === clusterDir) return;
+  const deadline = Date.now() + 60_000;
+  let said = false;
+  for (;;) {
+    const reaper = reaperOf(clusterDir);
+    if (reaper === undefined) return;
+    if (!said) {
+      log(`waiting for the reaper of ${clusterDir} (pid ${reaper}) to finish its cleanup`);
+      said = true;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`the reaper of ${clusterDir} (pid ${reaper}) did not finish in 60 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The pid of a running hack/cluster/reaper.sh for `clusterDir`, if any. */
+function reaperOf(clusterDir: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.some((a) => a.endsWith('/reaper.sh')) && args.includes(clusterDir)) return Number(entry);
+    } catch {
+      // exited
+    }
+  }
+  return undefined;
 }
 
 /** The record's folder goes too once nothing is in it (a failed cleanup leaves its record there). */
