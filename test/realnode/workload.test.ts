@@ -209,6 +209,9 @@ describe('under a steady 100 requests a second, nothing is dropped', () => {
       totalQPS: 300,
     });
     await settled(name, 3);
+    // The load must meet a Service that exists: kube-proxy programs the NodePort a moment after the
+    // pods turn Ready (a CI run measured the rollout's first 0.47 s as refused for this reason alone).
+    await serving(30100);
   });
 
   const record = (what: string, load: LoadResult) => {

@@ -219,7 +219,7 @@ describe('the workload never drops a request (issue 10)', () => {
   });
 
   test('a stopping pod sleeps 5 s before its SIGTERM, within a 30 s grace period; both configurable', () => {
-    assert.deepEqual(web().lifecycle, { preStop: { sleep: { seconds: 5 } } });
+    assert.deepEqual(web().lifecycle, { preStop: { sleep: { seconds: 10 } } });
     assert.equal(desiredDeployment(elasticWeb()).spec.template.spec.terminationGracePeriodSeconds, 30);
     const custom = elasticWeb({ preStopDelaySeconds: 12, terminationGracePeriodSeconds: 40 });
     assert.deepEqual(web(custom).lifecycle, { preStop: { sleep: { seconds: 12 } } });

@@ -150,7 +150,7 @@ func mutateDeployment(d *appsv1.Deployment, ew *ewv1.ElasticWeb, plan replicaPla
 
 const (
 	defaultTerminationGrace = 30
-	defaultPreStopDelay     = 5
+	defaultPreStopDelay     = 10
 )
 
 // defaultReadinessProbe is ours: GET / on the container port every 2 s, every default spelled out.

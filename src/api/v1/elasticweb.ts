@@ -27,8 +27,13 @@ export const defaults = {
   },
   /** Ready only once the server answers: GET / on the container port, checked every 2 s. */
   readinessProbe: { httpGet: { path: '/' }, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 1 },
-  /** A stopping pod keeps serving this long, while the endpoints and kube-proxy drop it. */
-  preStopDelaySeconds: 5,
+  /**
+   * A stopping pod keeps serving this long, while the endpoints and kube-proxy drop it. 10 s, not 5:
+   * on the real node the EndpointSlice controller, retrying "informer cache is out of date" with its
+   * 1 s, 2 s, 4 s backoff during pod churn, once took about 6 s to drop terminating pods, and 11
+   * requests met closed sockets after a 5 s delay (a 5 -> 1 scale-down in CI).
+   */
+  preStopDelaySeconds: 10,
   terminationGracePeriodSeconds: 30,
   /**
    * Least privilege that stock web server images (nginx: a root master that binds :80 and switches
