@@ -138,7 +138,7 @@ test('an object taken over by another controller is reported, not fought over', 
   });
   assert.match(
     ew.status?.conditions?.find((c) => c.type === 'Degraded')?.message ?? '',
-    /controlled by ConfigMap thief, not this ElasticWeb/,
+    /not controlled by this ElasticWeb \(its controller: ConfigMap thief\)/,
   );
   const svc = (await admin.must('GET', servicePath(ns, name))).json<Obj>();
   assert.equal(
