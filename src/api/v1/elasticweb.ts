@@ -29,9 +29,9 @@ export const defaults = {
   readinessProbe: { httpGet: { path: '/' }, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 1 },
   /**
    * A stopping pod keeps serving this long, while the endpoints and kube-proxy drop it. 10 s, not 5:
-   * on the real node the EndpointSlice controller, retrying "informer cache is out of date" with its
-   * 1 s, 2 s, 4 s backoff during pod churn, once took about 6 s to drop terminating pods, and 11
-   * requests met closed sockets after a 5 s delay (a 5 -> 1 scale-down in CI).
+   * with 5, a 5 -> 1 scale-down on the real node once met 11 refused connections as the pods exited
+   * (CI); with 10, rarer (1 in 1,740, once in four runs). The cause is not found (README, "The
+   * workload").
    */
   preStopDelaySeconds: 10,
   terminationGracePeriodSeconds: 30,
