@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import { operatorImage } from '../../hack/cluster/real-node/operator-image.ts';
 import { waitFor } from '../support/operator.ts';
+import { waitForNginxOnSampleNodePort, waitForSampleRealQps } from '../support/sample-on-real-node.ts';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -77,21 +78,8 @@ test('make deploy: the manager pod runs the local image under the restricted sta
 
   await kubectl('create', 'namespace', 'shop');
   await kubectl('-n', 'shop', 'apply', '-k', `${root}config/samples`);
-  await waitFor(
-    'REAL-QPS 2400 from 3 real pods',
-    async () =>
-      (await kubectl('-n', 'shop', 'get', 'ew', 'elasticweb-sample', '-o', 'jsonpath={.status.realQPS}')) ===
-      '2400'
-        ? true
-        : undefined,
-    180_000,
-  );
-  await waitFor('nginx on the NodePort', async () => {
-    const res = await fetch('http://127.0.0.1:30003/', { signal: AbortSignal.timeout(2000) }).catch(
-      () => undefined,
-    );
-    return res?.status === 200 && (await res.text()).includes('Welcome to nginx!') ? true : undefined;
-  });
+  await waitForSampleRealQps(kubectl, 2400, 'REAL-QPS 2400 from 3 real pods');
+  await waitForNginxOnSampleNodePort();
   console.log(
     `# make deploy on the real node: manager pod ${pod.metadata.name} Ready; sample at REAL-QPS 2400 from real pods`,
   );

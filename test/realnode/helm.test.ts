@@ -16,6 +16,7 @@ import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import { operatorImage } from '../../hack/cluster/real-node/operator-image.ts';
 import { ensureHelm } from '../../hack/helm/binary.ts';
 import { waitFor } from '../support/operator.ts';
+import { waitForNginxOnSampleNodePort, waitForSampleRealQps } from '../support/sample-on-real-node.ts';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -99,21 +100,8 @@ test('helm install: the manager pod runs the local image and reconciles the samp
   assert.match(logs, /successfully acquired lease/);
   await kubectl('create', 'namespace', 'shop');
   await kubectl('-n', 'shop', 'apply', '-k', join(root, 'config/samples'));
-  await waitFor(
-    'REAL-QPS 2400',
-    async () =>
-      (await kubectl('-n', 'shop', 'get', 'ew', 'elasticweb-sample', '-o', 'jsonpath={.status.realQPS}')) ===
-      '2400'
-        ? true
-        : undefined,
-    180_000,
-  );
-  await waitFor('nginx on the NodePort', async () => {
-    const res = await fetch('http://127.0.0.1:30003/', { signal: AbortSignal.timeout(2000) }).catch(
-      () => undefined,
-    );
-    return res?.status === 200 ? true : undefined;
-  });
+  await waitForSampleRealQps(kubectl, 2400, 'REAL-QPS 2400');
+  await waitForNginxOnSampleNodePort();
 });
 
 test('helm upgrade: two replicas at debug level, one leading; the operator keeps reconciling', async () => {
@@ -142,15 +130,7 @@ test('helm upgrade: two replicas at debug level, one leading; the operator keeps
     '-p',
     '{"spec":{"totalQPS":3200}}',
   );
-  await waitFor(
-    'REAL-QPS 3200 (4 real pods)',
-    async () =>
-      (await kubectl('-n', 'shop', 'get', 'ew', 'elasticweb-sample', '-o', 'jsonpath={.status.realQPS}')) ===
-      '3200'
-        ? true
-        : undefined,
-    180_000,
-  );
+  await waitForSampleRealQps(kubectl, 3200, 'REAL-QPS 3200 (4 real pods)');
 });
 
 test('helm uninstall leaves nothing behind but the CRD', async () => {
