@@ -27,6 +27,8 @@ export interface LoadResult {
   latenciesMs: number[];
   /** Successful requests per value of the `X-Served-By`-style header named in options (e.g. the pod). */
   byServer: Record<string, number>;
+  /** Per server: seconds since the start of its last successful answer (was a stopping pod still served?). */
+  lastAnswerBy: Record<string, number>;
   /** Per second since the start: requests started, for plots. */
   perSecond: { second: number; sent: number; ok: number; failed: number }[];
   /** Connections refused and tried again (see LoadOptions.retryRefused), each: seconds since the start. */
@@ -67,6 +69,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     failures: [],
     latenciesMs: [],
     byServer: {},
+    lastAnswerBy: {},
     perSecond: [],
     refusedRetried: [],
   };
@@ -105,7 +108,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
               const server = options.serverHeader
                 ? res.headers[options.serverHeader.toLowerCase()]
                 : undefined;
-              if (typeof server === 'string') result.byServer[server] = (result.byServer[server] ?? 0) + 1;
+              if (typeof server === 'string') {
+                result.byServer[server] = (result.byServer[server] ?? 0) + 1;
+                result.lastAnswerBy[server] = Math.round(performance.now() - started) / 1000;
+              }
             } else {
               fail(`HTTP ${res.statusCode}`, at);
             }

@@ -38,7 +38,7 @@ test('without retryRefused, a refusal fails at once and nothing is retried', asy
 });
 
 test('a server that answers: no retry, every request ok', async () => {
-  const server = createServer((_req, res) => res.end('ok'));
+  const server = createServer((_req, res) => res.setHeader('X-Pod', 'web-1').end('ok'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     const { port } = server.address() as AddressInfo;
@@ -46,8 +46,12 @@ test('a server that answers: no retry, every request ok', async () => {
       url: `http://127.0.0.1:${port}/`,
       steps: [{ rps: 20, seconds: 0.5 }],
       retryRefused: 1,
+      serverHeader: 'X-Pod',
     });
     assert.equal(load.ok, 10);
+    assert.deepEqual(load.byServer, { 'web-1': 10 });
+    const last = load.lastAnswerBy['web-1'] as number;
+    assert.ok(last >= 0.45 && last < 2, `the last answer came at the end of the load (${last} s)`);
     assert.equal(load.failed, 0);
     assert.deepEqual(load.refusedRetried, []);
   } finally {
