@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The ElasticWeb operator image. The build stage strips the TypeScript types into dist/ (plain
-# JavaScript: running .ts directly would load Node's type stripper, about 30 MiB of resident memory);
-# the deps stage installs production dependencies only.
+# JavaScript: running .ts directly would load Node's type stripper, about 30 MiB of resident memory)
+# and bundles the entry point into one file (hack/build/bundle.ts: 7 MiB less resident memory than
+# ~150 modules); the deps stage installs production dependencies only.
 #
 # The base images are build arguments, defaulting to the public ones, so that a machine with no
 # registry can supply its own: `make docker-build` without a Docker engine builds with buildah and
@@ -15,6 +16,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY src ./src
+COPY hack/build ./hack/build
 RUN npm run build
 
 FROM ${BUILD_IMAGE} AS deps

@@ -60,7 +60,7 @@ test: deps cluster-binaries helm-binary real-node-deps ## Run every test: unit, 
 ##@ Build
 
 .PHONY: build
-build: deps ## Type-check, then strip the types into dist/ (what the image runs; npm start runs src/ directly).
+build: deps ## Type-check, strip the types into dist/ and bundle the entry point (what the image runs; npm start runs src/ directly).
 	npm run typecheck
 	npm run build
 

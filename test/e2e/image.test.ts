@@ -75,13 +75,14 @@ describe('the entry point with production dependencies alone', () => {
   let image: string;
   before(async () => {
     image = mkdtempSync(join(tmpdir(), 'elasticweb-image-'));
-    // What the build stage makes: npm run build, into the image's dist/.
+    // What the build stage makes: npm run build (types stripped, entry point bundled), into the image's dist/.
     await run(join(root, 'node_modules/.bin/tsc'), [
       '-p',
       join(root, 'tsconfig.build.json'),
       '--outDir',
       join(image, 'dist'),
     ]);
+    await run(process.execPath, [join(root, 'hack/build/bundle.ts'), join(image, 'dist')]);
     cpSync(join(root, 'package.json'), join(image, 'package.json'));
     // What `npm ci --omit=dev` would install: npm lists the production dependency tree.
     const { stdout } = await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root });
@@ -108,7 +109,10 @@ describe('the entry point with production dependencies alone', () => {
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
     );
 
-  test('--help loads every module and lists the flags', async () => {
+  test('the entry point is one bundled file, and --help loads it and lists the flags', async () => {
+    const script = readFileSync(join(image, entry.script), 'utf8');
+    assert.doesNotMatch(script, /^import .* from ["']\.{1,2}\//m, "no import of the project's own modules");
+    assert.match(script, /CachedClient = class/, 'the runtime is inside it');
     const { code, out } = await start('--help');
     assert.equal(code, 0, out);
     assert.match(out, /--metrics-bind-address/);

@@ -42,7 +42,11 @@ function contextKey(): string {
     readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? walk(join(dir, e.name)) : [relative(root, join(dir, e.name))],
     );
-  for (const file of [...files, ...walk(join(root, 'src')).sort()]) {
+  for (const file of [
+    ...files,
+    ...walk(join(root, 'src')).sort(),
+    ...walk(join(root, 'hack/build')).sort(),
+  ]) {
     hash
       .update(file)
       .update('\0')

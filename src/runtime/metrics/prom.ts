@@ -5,33 +5,49 @@
  * @opentelemetry/api (for exemplars the runtime never uses): 8 MiB more resident memory, measured
  * (node 24, loading `prom-client` vs. these parts next to `https`: 63.5 vs 54.4 MiB), a sixth of an
  * idle operator. The CPU counters are made here instead, with the same names and meaning.
- * The types are prom-client's own.
+ *
+ * The parts are static imports of prom-client's CommonJS files (no `exports` map restricts them), so
+ * the image's bundle (hack/build/bundle.ts) carries them instead of loading each from node_modules.
+ * Their types are prom-client's own, through prom-parts.d.ts.
  */
-import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
+import CounterClass from 'prom-client/lib/counter.js';
+import GaugeClass from 'prom-client/lib/gauge.js';
+import HistogramClass from 'prom-client/lib/histogram.js';
+import eventLoopLag from 'prom-client/lib/metrics/eventLoopLag.js';
+import gc from 'prom-client/lib/metrics/gc.js';
+import heapSizeAndUsed from 'prom-client/lib/metrics/heapSizeAndUsed.js';
+import heapSpacesSizeAndUsed from 'prom-client/lib/metrics/heapSpacesSizeAndUsed.js';
+import osMemoryHeap from 'prom-client/lib/metrics/osMemoryHeap.js';
+import processHandles from 'prom-client/lib/metrics/processHandles.js';
+import processMaxFileDescriptors from 'prom-client/lib/metrics/processMaxFileDescriptors.js';
+import processOpenFileDescriptors from 'prom-client/lib/metrics/processOpenFileDescriptors.js';
+import processRequests from 'prom-client/lib/metrics/processRequests.js';
+import processResources from 'prom-client/lib/metrics/processResources.js';
+import processStartTime from 'prom-client/lib/metrics/processStartTime.js';
+import version from 'prom-client/lib/metrics/version.js';
+import RegistryClass from 'prom-client/lib/registry.js';
 
-const require = createRequire(import.meta.url);
-
-export const Registry = require('prom-client/lib/registry') as typeof PromClient.Registry;
+export const Registry = RegistryClass;
 export type Registry = PromClient.Registry;
-export const Counter = require('prom-client/lib/counter') as typeof PromClient.Counter;
-export const Gauge = require('prom-client/lib/gauge') as typeof PromClient.Gauge;
-export const Histogram = require('prom-client/lib/histogram') as typeof PromClient.Histogram;
+export const Counter = CounterClass;
+export const Gauge = GaugeClass;
+export const Histogram = HistogramClass;
 
 /** prom-client's default metrics but its CPU counters (see processCpu below). */
 const defaultMetrics = [
-  'processStartTime',
-  'osMemoryHeap',
-  'processOpenFileDescriptors',
-  'processMaxFileDescriptors',
-  'eventLoopLag',
-  'processResources',
-  'processHandles',
-  'processRequests',
-  'heapSizeAndUsed',
-  'heapSpacesSizeAndUsed',
-  'version',
-  'gc',
+  processStartTime,
+  osMemoryHeap,
+  processOpenFileDescriptors,
+  processMaxFileDescriptors,
+  eventLoopLag,
+  processResources,
+  processHandles,
+  processRequests,
+  heapSizeAndUsed,
+  heapSpacesSizeAndUsed,
+  version,
+  gc,
 ];
 
 /**
@@ -40,12 +56,9 @@ const defaultMetrics = [
  */
 export function collectDefaultMetrics(registry: PromClient.Registry): void {
   const config = { register: registry, eventLoopMonitoringPrecision: 10 };
-  for (const name of defaultMetrics) {
-    if (name === 'processResources' && typeof process.getActiveResourcesInfo !== 'function') continue;
-    (require(`prom-client/lib/metrics/${name}`) as (r: PromClient.Registry, c: object) => void)(
-      registry,
-      config,
-    );
+  for (const metric of defaultMetrics) {
+    if (metric === processResources && typeof process.getActiveResourcesInfo !== 'function') continue;
+    metric(registry, config);
   }
   processCpu(registry);
 }
