@@ -6,12 +6,13 @@ import { spawn } from 'node:child_process';
 import { imageEntrypoint } from '../hack/entrypoint.ts';
 import { settledRss } from './rss.ts';
 
+/** `node`'s arguments for that process (also one of bench/idle-floor's subjects). */
+export function bareNodeArgs(): string[] {
+  return [...imageEntrypoint().nodeArgs, '-e', "require('node:https'); setInterval(() => {}, 1 << 30);"];
+}
+
 export async function bareNodeRss(): Promise<number> {
-  const child = spawn(
-    process.execPath,
-    [...imageEntrypoint().nodeArgs, '-e', "require('node:https'); setInterval(() => {}, 1 << 30);"],
-    { stdio: 'ignore' },
-  );
+  const child = spawn(process.execPath, bareNodeArgs(), { stdio: 'ignore' });
   try {
     await new Promise((r) => setTimeout(r, 500));
     return await settledRss(child as { pid: number }, { samples: 5, maxSeconds: 15 });

@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageEntrypoint } from '../../hack/entrypoint.ts';
+import { bareNodeArgs } from '../bare-node.ts';
 import { createNamespaces, elasticWeb, identity, startCluster } from '../cluster.ts';
 import { ewPath, sleep } from '../kube.ts';
 import { command, ensureBuilt } from '../peers.ts';
@@ -47,11 +48,7 @@ try {
   const nodeArgs = imageEntrypoint().nodeArgs;
   const ports = ['--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0'];
   const subjects: Record<string, () => { program: string; args: string[]; env: Record<string, string> }> = {
-    'bare node + https': () => ({
-      program: process.execPath,
-      args: [...nodeArgs, '-e', "require('node:https'); setInterval(() => {}, 1 << 30);"],
-      env: {},
-    }),
+    'bare node + https': () => ({ program: process.execPath, args: bareNodeArgs(), env: {} }),
     'I/O floor (4 TLS watches + HTTP server)': () => ({
       program: process.execPath,
       args: [...nodeArgs, join(here, 'floor.cjs'), jsonKubeconfig],

@@ -6,15 +6,14 @@
  * dist/cmd/elasticweb-operator.js, the script the image runs.
  *
  * Why: Node's module loader costs memory for every module it loads (its own code pages, and a record
- * and a source string per module). One file instead of about 150 took an idle operator from 77.9 to
- * 70.8 MiB resident (one ElasticWeb, same flags, /proc/<pid>/status; tmp measurement recorded in
- * bench/README.md).
+ * and a source string per module). One file instead of about 150 took an idle operator from
+ * 77.4-78.0 to 69.0-69.5 MiB resident (one ElasticWeb, same flags, /proc/<pid>/status; README.md,
+ * "The image").
  *
  * Left out of the bundle, loaded from node_modules only when used:
  *  - @kubernetes/client-node: only for exec credential plugins (rest-config.ts);
  *  - pino-pretty: only for --log-format=text (logger.ts);
- *  - yaml: only if the throwaway process below cannot run (rest-config.ts);
- *  - prom-client's parts, which metrics/prom.ts loads one by one through createRequire.
+ *  - yaml: only if the throwaway process below cannot run (rest-config.ts).
  * The kubeconfig YAML reader, which rest-config.ts runs in a throwaway process beside its own file,
  * is bundled beside the entry point, with the YAML parser inside it.
  */
