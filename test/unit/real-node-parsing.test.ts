@@ -1,11 +1,13 @@
 /**
  * The real node's pure parts: which cgroup v1 hierarchies a process is in (from /proc texts, here
- * as this kind of machine shows them), and whether an address range overlaps the pod network.
+ * as this kind of machine shows them), whether an address range overlaps the pod network, and what
+ * kube-proxy programmed for a Service (from iptables-save text).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseHierarchies } from '../../hack/cluster/real-node/cgroups.ts';
 import { overlaps } from '../../hack/cluster/real-node/cni.ts';
+import { serviceRules } from '../../hack/cluster/real-node/proxy-rules.ts';
 
 const cgroup = `9:name=systemd:/
 8:pids:/
@@ -67,4 +69,30 @@ test('overlap with the pod network 10.77.0.0/24', () => {
   assert.equal(overlaps('192.0.2.0/24', pods), false);
   assert.equal(overlaps('0.0.0.0/0', pods), true);
   assert.equal(overlaps('fd00::/64', pods), false);
+});
+
+// kube-proxy 1.37's rules for one Service of three pods, as iptables-save printed them on the real node,
+// and the filter table's refusal it writes for a Service with no endpoints.
+const rules = `*nat
+-A KUBE-NODEPORTS -p tcp -m comment --comment "p/web:http" -m tcp --dport 30200 -j KUBE-EXT-TDW3UCN7SAAR3OGA
+-A KUBE-SEP-C3ZJ2PVEBOY5HGSC -p tcp -m comment --comment "p/web:http" -m tcp -j DNAT --to-destination 10.77.0.4:80
+-A KUBE-SVC-TDW3UCN7SAAR3OGA ! -s 10.77.0.0/24 -d 10.96.244.97/32 -p tcp -m comment --comment "p/web:http cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ
+-A KUBE-SVC-TDW3UCN7SAAR3OGA -m comment --comment "p/web:http -> 10.77.0.2:80" -m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-C4ZWC5WS4CNCUN3S
+-A KUBE-SVC-TDW3UCN7SAAR3OGA -m comment --comment "p/web:http -> 10.77.0.3:80" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-CBQTOBAS2DC2PJYQ
+-A KUBE-SVC-TDW3UCN7SAAR3OGA -m comment --comment "p/web:http -> 10.77.0.4:80" -j KUBE-SEP-C3ZJ2PVEBOY5HGSC
+-A KUBE-SVC-AAAAAAAAAAAAAAAA -m comment --comment "p/web-two:http -> 10.77.0.9:80" -j KUBE-SEP-BBBBBBBBBBBBBBBB
+COMMIT
+*filter
+-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "p/gone:http has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30201 -j REJECT --reject-with icmp-port-unreachable
+COMMIT
+`;
+
+test("a Service's rules: the endpoints are its KUBE-SVC chain's jumps, and a refusal is its no-endpoints REJECT", () => {
+  assert.deepEqual(serviceRules(rules, 'p', 'web'), {
+    endpoints: ['10.77.0.2:80', '10.77.0.3:80', '10.77.0.4:80'],
+    rejected: false,
+  });
+  assert.deepEqual(serviceRules(rules, 'p', 'web-two'), { endpoints: ['10.77.0.9:80'], rejected: false });
+  assert.deepEqual(serviceRules(rules, 'p', 'gone'), { endpoints: [], rejected: true });
+  assert.deepEqual(serviceRules(rules, 'q', 'web'), { endpoints: [], rejected: false });
 });

@@ -1,0 +1,73 @@
+/**
+ * What kube-proxy has really programmed for a Service, read from the machine's packet filter. An
+ * EndpointSlice that marks a pod not ready is only the intent: kube-proxy applies it on its next
+ * sync (about a second later here), and traffic sent in between still reaches the pod. Tests that
+ * claim "traffic no longer reaches this pod" wait on these rules, not on the slice.
+ *
+ * kube-proxy's iptables mode writes, per Service:
+ *  - in the nat table, one jump per serving endpoint in the Service's KUBE-SVC chain, commented
+ *    `"<namespace>/<service>:<port name> -> <ip>:<port>"`;
+ *  - in the filter table, when no endpoint serves, a REJECT commented
+ *    `"<namespace>/<service>:<port name> has no endpoints"`: a client then sees a refused connection.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface ServiceRules {
+  /** Endpoint addresses (`ip:port`) the Service's traffic is sent to, sorted. */
+  endpoints: string[];
+  /** kube-proxy refuses the Service's connections because it has no endpoints. */
+  rejected: boolean;
+}
+
+/** The rules for `namespace/service` in iptables-save text (all tables or some). */
+export function serviceRules(iptablesSave: string, namespace: string, service: string): ServiceRules {
+  const prefix = `${namespace}/${service}:`;
+  const endpoints = new Set<string>();
+  let rejected = false;
+  for (const line of iptablesSave.split('\n')) {
+    const comment = /--comment "([^"]+)"/.exec(line)?.[1];
+    if (!comment?.startsWith(prefix)) continue;
+    const jump = / -> (\S+)$/.exec(comment);
+    if (jump?.[1] && line.startsWith('-A KUBE-SVC-')) endpoints.add(jump[1]);
+    else if (comment.endsWith(' has no endpoints') && line.includes('-j REJECT')) rejected = true;
+  }
+  return { endpoints: [...endpoints].sort(), rejected };
+}
+
+/** What kube-proxy currently programs for `namespace/service` on this machine (needs root). */
+export async function programmedRules(namespace: string, service: string): Promise<ServiceRules> {
+  const { stdout } = await run('iptables-save', [], { maxBuffer: 64 * 1024 * 1024 });
+  return serviceRules(stdout, namespace, service);
+}
+
+/** One change of a Service's rules: seconds since the recorder started, and the rules from then on. */
+export interface RulesChange extends ServiceRules {
+  at: number;
+}
+
+/**
+ * Samples a Service's rules every `everyMs` until `signal` aborts and returns each change, so a test
+ * that saw a failed request can show what kube-proxy was doing at that moment.
+ */
+export async function recordRules(
+  namespace: string,
+  service: string,
+  signal: AbortSignal,
+  everyMs = 200,
+): Promise<RulesChange[]> {
+  const started = performance.now();
+  const changes: RulesChange[] = [];
+  let last = '';
+  while (!signal.aborted) {
+    const at = Math.round(performance.now() - started) / 1000;
+    const rules = await programmedRules(namespace, service).catch(() => undefined);
+    const key = JSON.stringify(rules);
+    if (rules && key !== last) changes.push({ at, ...rules });
+    last = key;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return changes;
+}
