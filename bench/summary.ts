@@ -27,6 +27,9 @@ export interface LatestJson {
   min_max: Record<string, Record<'ts' | 'go' | 'go_best', [number | null, number | null]>>;
   raw_limit_per_s: number | null;
   raw_limit_concurrency: number | null;
+  raw_limit_status_s: number | null;
+  /** Absent in results written before the tutorial's writes were measured at the limit. */
+  raw_limit_go_writes_status_s?: number | null;
   burst_status_fraction_of_raw_limit: number | null;
   bare_node_https_rss_mb: number | null;
   meta: {
@@ -95,7 +98,7 @@ export function summaryMarkdown(latest: LatestJson): string {
   }
   lines.push(
     '',
-    `Raw limit (a client with no controller logic, concurrency raised until kube-apiserver saturates): ${fmt(latest.raw_limit_per_s)} ElasticWebs/s at concurrency ${latest.raw_limit_concurrency ?? '—'}; our burst reaches ${fmt((latest.burst_status_fraction_of_raw_limit ?? Number.NaN) * 100)}% of it. A bare \`node\` that has loaded \`https\` idles at ${fmt(latest.bare_node_https_rss_mb)} MiB.`,
+    `Raw limit (a client with no controller logic making our writes, concurrency raised until kube-apiserver saturates): ${fmt(latest.raw_limit_per_s)} ElasticWebs/s at concurrency ${latest.raw_limit_concurrency ?? '—'}, ${fmt(latest.raw_limit_status_s)} s to status; our burst reaches ${fmt((latest.burst_status_fraction_of_raw_limit ?? Number.NaN) * 100)}% of it.${latest.raw_limit_go_writes_status_s != null ? ` Making the tutorial's 3 writes instead, the same client takes ${fmt(latest.raw_limit_go_writes_status_s)} s.` : ''} A bare \`node\` that has loaded \`https\` idles at ${fmt(latest.bare_node_https_rss_mb)} MiB.`,
     '',
     `The kubebuilder tutorial's controller (\`bench/baseline-go\`), same runs: ${notes.join('; ')}.`,
   );

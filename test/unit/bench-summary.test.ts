@@ -26,6 +26,8 @@ const latest = (verdict: string): LatestJson => ({
   min_max: { burst_status_s: { ts: [3.9, 4.1], go: [6, 7], go_best: [4.8, 5.2] } },
   raw_limit_per_s: 250,
   raw_limit_concurrency: 40,
+  raw_limit_status_s: 4,
+  raw_limit_go_writes_status_s: 3.2,
   burst_status_fraction_of_raw_limit: 1,
   bare_node_https_rss_mb: 45,
   meta: {
@@ -51,7 +53,8 @@ describe('bench summary for the README', () => {
     // Figures missing from latest.json are left out, and the tutorial is a footnote.
     assert.doesNotMatch(md, /restart at 10,000/);
     assert.match(md, /tutorial's controller .*every status complete 6\.50/);
-    assert.match(md, /250 ElasticWebs\/s at concurrency 40/);
+    assert.match(md, /250 ElasticWebs\/s at concurrency 40, 4\.00 s to status/);
+    assert.match(md, /the tutorial's 3 writes instead, the same client takes 3\.20 s/);
   });
 
   test('only the block between the markers is replaced', () => {
