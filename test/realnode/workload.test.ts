@@ -234,7 +234,7 @@ describe('under a steady 100 requests a second, nothing is dropped', () => {
   const record = async (what: string, load: LoadWithRules) => {
     const fewest = Math.min(...load.rules.map((r) => r.endpoints.length));
     figures.push(
-      `${describeLoad(`under load: ${what}`, load)}; kube-proxy's rules changed ${load.rules.length - 1} times, fewest endpoints ${fewest}`,
+      `${describeLoad(`under load: ${what}`, load)}; kube-proxy's rules changed ${load.rules.length - 1} time(s), fewest endpoints ${fewest}`,
     );
     if (load.failed > 0)
       figures.push(`#   failures (s, cause): ${JSON.stringify(load.failures.slice(0, 50))}`);
