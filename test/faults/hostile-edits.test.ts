@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
 import { deploymentPath, ewPath, installCrd, servicePath, waitFor } from '../support/operator.ts';
@@ -50,13 +51,22 @@ type Obj = Record<string, unknown> & {
   spec: Record<string, unknown>;
 };
 
-/** kubectl edit: read, change, replace (as the admin, under another field manager). */
-async function edit(path: string, change: (o: Obj) => void): Promise<void> {
-  const o = (await admin.must('GET', path)).json<Obj>();
+/** kubectl edit: read, change, replace (as the admin, under another field manager). Returns the object before and after. */
+async function edit(path: string, change: (o: Obj) => void): Promise<{ before: Obj; edited: Obj }> {
+  const before = (await admin.must('GET', path)).json<Obj>();
+  const o = structuredClone(before);
   change(o);
   const res = await admin.request('PUT', `${path}?fieldManager=kubectl-edit`, o);
   assert.equal(res.status, 200, res.body);
+  return { before, edited: res.json<Obj>() };
 }
+
+/** What a repair must bring back: the labels, owner references and spec the operator had written. */
+const repaired = (o: Obj) => ({
+  labels: o.metadata.labels,
+  ownerReferences: o.metadata.ownerReferences,
+  spec: o.spec,
+});
 
 /** Versions of every object except those of `name`, to prove the others were not touched. */
 async function othersVersions(name: string): Promise<string[]> {
@@ -71,7 +81,19 @@ async function othersVersions(name: string): Promise<string[]> {
 async function expectRestored(what: string, name: string, path: string, change: (o: Obj) => void) {
   const others = await othersVersions(name);
   const started = Date.now();
-  await edit(path, change);
+  const { before, edited } = await edit(path, change);
+  assert.notDeepEqual(repaired(edited), repaired(before), 'the edit changed something');
+  // Wait for the object itself to be put back exactly: the namespace-wide check below does not see
+  // every edit (a changed label, for one), and a repair landing after it would be counted against
+  // the next test's bystanders.
+  await waitFor(
+    `${what} put back exactly as it was`,
+    async () => {
+      const o = (await admin.must('GET', path)).json<Obj>();
+      return isDeepStrictEqual(repaired(o), repaired(before)) ? true : undefined;
+    },
+    30_000,
+  );
   await waitConverged(admin, ns, 30_000);
   restoreTimes[what] = Date.now() - started;
   assert.deepEqual(await othersVersions(name), others, 'no other ElasticWeb was disturbed');
