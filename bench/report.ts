@@ -357,8 +357,8 @@ ${row('seconds until every Deployment has its pods Ready', 'pods_ready_s')}
 ## 7. The limit on this machine
 
 A client in the bench process with no controller logic (no informers, no queue, no drift check) makes
-our writes for each new ElasticWeb (create the Deployment and the Service at once, then merge-patch the
-status), fed straight from the create responses. Its concurrency is raised (each level on a fresh
+our writes for each new ElasticWeb (create the Deployment, the Service and the PodDisruptionBudget at
+once, then merge-patch the status), fed straight from the create responses. Its concurrency is raised (each level on a fresh
 cluster) until the throughput stops growing by 5% twice: kube-apiserver is then saturated.
 
 | run | ${(runs.raw[0]?.points ?? []).map((p) => `c=${p.concurrency}`).join(' | ')} |

@@ -1,14 +1,15 @@
 /**
  * Scenario 7, the limit: the burst again, with the operator replaced by a client in this (Node)
  * process that makes only the writes an operator needs per ElasticWeb (children.ts, our pattern:
- * create the Deployment and the Service at once, then merge-patch the status), with no informers,
- * no queue and no drift check, fed straight from the create responses. The bench raises its
- * concurrency (5, 10, 20, ...) on a fresh cluster each time until the throughput stops growing by
- * 5% twice in a row or a level limit is reached: kube-apiserver (with etcd, on this machine's cores)
- * is then saturated, and the best level is the limit no operator making these writes on this
- * machine can beat. Then one more level at the best concurrency makes the tutorial's writes instead
- * (children.ts writeGo: Service, Deployment, status PUT; no PodDisruptionBudget, no event): the
- * limit for the tutorial's fewer writes, so each peer's burst can be set against its own limit.
+ * create the Deployment, the Service and the PodDisruptionBudget at once, then merge-patch the
+ * status), with no informers, no queue and no drift check, fed straight from the create responses.
+ * The bench raises its concurrency (5, 10, 20, ...) on a fresh cluster each time until the
+ * throughput stops growing by 5% twice in a row or a level limit is reached: kube-apiserver (with
+ * etcd, on this machine's cores) is then saturated, and the best level is the limit no operator
+ * making these writes on this machine can beat. Then one more level at the best concurrency makes
+ * the tutorial's writes instead (children.ts writeGo: Service, Deployment, status PUT; no
+ * PodDisruptionBudget, no event): the limit for the tutorial's fewer writes, so each peer's burst
+ * can be set against its own limit.
  * Same cluster flags, ServiceAccount-token authentication, warm-up and watcher as the burst.
  */
 import type { ElasticWeb } from '../../src/api/v1/elasticweb.ts';
