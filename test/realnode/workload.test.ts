@@ -14,12 +14,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
 import { programmedRules, type RulesChange, recordRules } from '../../hack/cluster/real-node/proxy-rules.ts';
 import { describeLoad, type LoadResult, percentile, runLoad } from '../../hack/traffic/load.ts';
+import { type ConditionsChange, recordEndpointConditions } from '../support/endpoint-slices.ts';
 import {
   createElasticWeb,
   createNamespace,
@@ -119,13 +121,16 @@ async function serving(name: string, port: number, count: number): Promise<void>
   });
 }
 
-/** What a load saw, and each change of kube-proxy's rules for the Service meanwhile (same clock). */
-type LoadWithRules = LoadResult & { rules: RulesChange[] };
+/**
+ * What a load saw and, on the same clock, each change meanwhile of kube-proxy's rules for the Service
+ * and of its EndpointSlices' conditions.
+ */
+type LoadWithRules = LoadResult & { rules: RulesChange[]; slices: ConditionsChange[] };
 
 /**
  * Runs `operation` while 100 requests a second go to the ElasticWeb's NodePort: the load starts 3 s
- * before it and stops 3 s after `done` resolves. Returns what the load saw and kube-proxy's rules for
- * the Service over the same seconds.
+ * before it and stops 3 s after `done` resolves. Returns what the load saw, and kube-proxy's rules
+ * and the EndpointSlices for the Service over the same seconds.
  */
 async function underLoad(
   name: string,
@@ -135,6 +140,7 @@ async function underLoad(
 ): Promise<LoadWithRules> {
   const stop = new AbortController();
   const rules = recordRules(ns, name, stop.signal);
+  const slices = recordEndpointConditions(admin, ns, name, stop.signal);
   const load = runLoad({
     url,
     steps: [{ rps: 100, seconds: 300 }],
@@ -147,7 +153,7 @@ async function underLoad(
   await done();
   await new Promise((r) => setTimeout(r, 3000));
   stop.abort();
-  return { ...(await load), rules: await rules };
+  return { ...(await load), rules: await rules, slices: await slices };
 }
 
 describe('real traffic through the NodePort', () => {
@@ -247,6 +253,20 @@ describe('under a steady 100 requests a second, nothing is dropped', () => {
       figures.push(
         `#   kube-proxy's rules for the Service (s since the load started): ${JSON.stringify(load.rules)}`,
       );
+      figures.push(
+        `#   its EndpointSlices (R ready, S serving, T terminating; s since the load started): ${JSON.stringify(load.slices)}`,
+      );
+      // A slice left stale for seconds would show here: kube-controller-manager retries a sync that
+      // found its own cache behind ("EndpointSlice informer cache is out of date") with a backoff
+      // that doubles from 1 s while the failures go on.
+      const kcm = readFileSync(cluster.process('kube-controller-manager').spec.logFile, 'utf8')
+        .split('\n')
+        .filter(
+          (l) => l.includes(`"${ns}/${name}"`) && /endpoint ?slice/i.test(l) && /error|retry|fail/i.test(l),
+        );
+      figures.push(
+        `#   kube-controller-manager's last EndpointSlice retries for ${name}: ${JSON.stringify(kcm.slice(-20))}`,
+      );
     }
     assert.equal(load.failed, 0, describeLoad(what, load));
     assert.ok(load.ok > 500, `the load ran (${load.ok} answers)`);
@@ -289,6 +309,8 @@ describe('under a steady 100 requests a second, nothing is dropped', () => {
   test('an eviction (a drain takes one pod at a time: a second eviction is refused meanwhile)', async () => {
     await patchSpec(name, { totalQPS: 300 });
     await settled(name, 3);
+    // As in before(): the load starts once kube-proxy sends to all 3, so what it measures is the eviction.
+    await serving(name, 30100, 3);
     let secondRefused: number | undefined;
     const load = await underLoad(
       name,
