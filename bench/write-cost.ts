@@ -25,10 +25,9 @@ const manager = 'fieldManager=elasticweb-operator';
 const path = (name: string) => `/apis/apps/v1/namespaces/w/deployments/${name}`;
 const names: Record<Method, string> = { apply: 'd-apply', 'merge patch': 'd-merge', put: 'd-put' };
 
+/** One write that must succeed; returns the Deployment the server answered with. */
 async function must(method: string, url: string, body: unknown, contentType?: string) {
-  const res = await admin.request(method, url, body, contentType);
-  if (res.status !== 200 && res.status !== 201)
-    throw new Error(`${method} ${url}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+  const res = await admin.must(method, url, body, [200, 201], contentType);
   return res.json<{ spec: { replicas: number } }>();
 }
 

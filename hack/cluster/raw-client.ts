@@ -47,8 +47,14 @@ export class RawClient {
   }
 
   /** Like request, but throws with the server's message unless the status is one of `ok`. */
-  async must(method: string, path: string, body?: unknown, ok: number[] = [200, 201]): Promise<RawResponse> {
-    const res = await this.request(method, path, body);
+  async must(
+    method: string,
+    path: string,
+    body?: unknown,
+    ok: number[] = [200, 201],
+    contentType?: string,
+  ): Promise<RawResponse> {
+    const res = await this.request(method, path, body, contentType);
     if (!ok.includes(res.status))
       throw new Error(`${method} ${path}: HTTP ${res.status}: ${res.body.slice(0, 500)}`);
     return res;

@@ -60,6 +60,11 @@ const deployment = async (n = name) =>
     spec: { replicas: number; template: { spec: { containers: { name: string }[] } } };
     status: { readyReplicas?: number };
   }>();
+/** Whether the Deployment is at the floor the load steps end on: one replica wanted, and it Ready. */
+async function atFloor(): Promise<true | undefined> {
+  const d = await deployment();
+  return d.spec.replicas === 1 && d.status.readyReplicas === 1 ? true : undefined;
+}
 async function patch(spec: Record<string, unknown>, n = name): Promise<void> {
   const res = await admin.request('PATCH', ewPath(ns, n), { spec }, 'application/merge-patch+json');
   assert.equal(res.status, 200, res.body);
@@ -176,14 +181,7 @@ describe('Observed mode on real traffic', () => {
       // Not before the window: the highest recommendation of the last 30 s still holds.
       await new Promise((r) => setTimeout(r, (windowSeconds - 5) * 1000));
       assert.ok((await deployment()).spec.replicas >= 9, 'no scale-down inside the stabilization window');
-      await waitFor(
-        'back to one replica',
-        async () => {
-          const d = await deployment();
-          return d.spec.replicas === 1 && d.status.readyReplicas === 1 ? true : undefined;
-        },
-        150_000,
-      );
+      await waitFor('back to one replica', atFloor, 150_000);
       floorAt = Date.now();
       await load;
     });
@@ -198,14 +196,8 @@ describe('Observed mode on real traffic', () => {
   test('a steady load for 2 minutes changes no replica', async () => {
     // From the floor the step test ends on, even when that test failed half-way: a scale-down still
     // due from its load would otherwise be counted here as a change under steady load.
-    await waitFor(
-      'the floor: one Ready replica',
-      async () => {
-        const d = await deployment();
-        return d.spec.replicas === 1 && d.status.readyReplicas === 1 ? true : undefined;
-      },
-      180_000, // the step test's way down took 97.6-101 s in CI
-    );
+    // The step test's way down took 97.6-101 s in CI.
+    await waitFor('the floor: one Ready replica', atFloor, 180_000);
     const load = runLoad({ url, steps: [{ rps: 100, seconds: 180 }] });
     await waitFor(
       'capacity for 100 QPS',

@@ -19,9 +19,9 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
-import { programmedRules, type RulesChange, recordRules } from '../../hack/cluster/real-node/proxy-rules.ts';
+import { programmedRules, type ServiceRules } from '../../hack/cluster/real-node/proxy-rules.ts';
 import { describeLoad, type LoadResult, percentile, runLoad } from '../../hack/traffic/load.ts';
-import { type ConditionsChange, recordEndpointConditions } from '../support/endpoint-slices.ts';
+import { sliceEndpoints } from '../support/endpoint-slices.ts';
 import {
   createElasticWeb,
   createNamespace,
@@ -32,6 +32,7 @@ import {
   startOperator,
   waitFor,
 } from '../support/operator.ts';
+import { type Change, recordChanges } from '../support/record-changes.ts';
 
 const run = promisify(execFile);
 const ns = 'traffic';
@@ -125,7 +126,10 @@ async function serving(name: string, port: number, count: number): Promise<void>
  * What a load saw and, on the same clock, each change meanwhile of kube-proxy's rules for the Service
  * and of its EndpointSlices' conditions.
  */
-type LoadWithRules = LoadResult & { rules: RulesChange[]; slices: ConditionsChange[] };
+type LoadWithEvidence = LoadResult & {
+  rules: Change<ServiceRules>[];
+  slices: Change<{ endpoints: string[] }>[];
+};
 
 /**
  * Runs `operation` while 100 requests a second go to the ElasticWeb's NodePort: the load starts 3 s
@@ -137,10 +141,10 @@ async function underLoad(
   url: string,
   operation: () => Promise<void>,
   done: () => Promise<void>,
-): Promise<LoadWithRules> {
+): Promise<LoadWithEvidence> {
   const stop = new AbortController();
-  const rules = recordRules(ns, name, stop.signal);
-  const slices = recordEndpointConditions(admin, ns, name, stop.signal);
+  const rules = recordChanges(() => programmedRules(ns, name), stop.signal);
+  const slices = recordChanges(() => sliceEndpoints(admin, ns, name), stop.signal);
   const load = runLoad({
     url,
     steps: [{ rps: 100, seconds: 300 }],
@@ -237,7 +241,7 @@ describe('under a steady 100 requests a second, nothing is dropped', () => {
     await serving(name, 30100, 3);
   });
 
-  const record = async (what: string, load: LoadWithRules) => {
+  const record = async (what: string, load: LoadWithEvidence) => {
     const fewest = Math.min(...load.rules.map((r) => r.endpoints.length));
     figures.push(
       `${describeLoad(`under load: ${what}`, load)}; kube-proxy's rules changed ${load.rules.length - 1} time(s), fewest endpoints ${fewest}`,

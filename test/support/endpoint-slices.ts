@@ -31,34 +31,16 @@ export function endpointConditions(list: SliceList): string[] {
     .sort();
 }
 
-/** One change of the endpoints' conditions: seconds since the recorder started, and the lines from then on. */
-export interface ConditionsChange {
-  at: number;
-  endpoints: string[];
-}
-
-/** Samples the Service's EndpointSlices every `everyMs` until `signal` aborts; returns each change. */
-export async function recordEndpointConditions(
+/** Each endpoint of the Service's EndpointSlices with its conditions, as `endpointConditions` says. */
+export async function sliceEndpoints(
   client: RawClient,
   namespace: string,
   service: string,
-  signal: AbortSignal,
-  everyMs = 200,
-): Promise<ConditionsChange[]> {
-  const path = `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`;
-  const started = performance.now();
-  const changes: ConditionsChange[] = [];
-  let last = '';
-  while (!signal.aborted) {
-    const at = Math.round(performance.now() - started) / 1000;
-    const res = await client.request('GET', path).catch(() => undefined);
-    if (res?.status === 200) {
-      const endpoints = endpointConditions(res.json<SliceList>());
-      const key = endpoints.join(',');
-      if (key !== last) changes.push({ at, endpoints });
-      last = key;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  return changes;
+): Promise<{ endpoints: string[] } | undefined> {
+  const selector = encodeURIComponent(`kubernetes.io/service-name=${service}`);
+  const res = await client.request(
+    'GET',
+    `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=${selector}`,
+  );
+  return res.status === 200 ? { endpoints: endpointConditions(res.json<SliceList>()) } : undefined;
 }

@@ -42,32 +42,3 @@ export async function programmedRules(namespace: string, service: string): Promi
   const { stdout } = await run('iptables-save', [], { maxBuffer: 64 * 1024 * 1024 });
   return serviceRules(stdout, namespace, service);
 }
-
-/** One change of a Service's rules: seconds since the recorder started, and the rules from then on. */
-export interface RulesChange extends ServiceRules {
-  at: number;
-}
-
-/**
- * Samples a Service's rules every `everyMs` until `signal` aborts and returns each change, so a test
- * that saw a failed request can show what kube-proxy was doing at that moment.
- */
-export async function recordRules(
-  namespace: string,
-  service: string,
-  signal: AbortSignal,
-  everyMs = 200,
-): Promise<RulesChange[]> {
-  const started = performance.now();
-  const changes: RulesChange[] = [];
-  let last = '';
-  while (!signal.aborted) {
-    const at = Math.round(performance.now() - started) / 1000;
-    const rules = await programmedRules(namespace, service).catch(() => undefined);
-    const key = JSON.stringify(rules);
-    if (rules && key !== last) changes.push({ at, ...rules });
-    last = key;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  return changes;
-}
