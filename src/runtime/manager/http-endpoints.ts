@@ -41,6 +41,18 @@ export async function serve(address: string, routes: Record<string, Handler>): P
       (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`),
     );
   });
+  return { server, address: await listen(server, bind) };
+}
+
+/**
+ * Starts `server` (HTTP or HTTPS) listening on `bind`; resolves with the address it bound ("host:port",
+ * IPv6 in brackets), so a port of 0 reports the one picked. Rejects if it cannot listen (port taken).
+ */
+export async function listen(
+  server: Server | HttpsServer,
+  bind: { host: string | undefined; port: number },
+): Promise<string> {
+  // Idle keep-alive connections from a scraper or the kubelet are closed after 5 s.
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -51,7 +63,7 @@ export async function serve(address: string, routes: Record<string, Handler>): P
   });
   const a = server.address() as AddressInfo;
   const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-  return { server, address: `${host}:${a.port}` };
+  return `${host}:${a.port}`;
 }
 
 /** A server this file started (or an HTTPS one started alike), with the address it bound. */

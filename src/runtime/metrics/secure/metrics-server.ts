@@ -5,9 +5,8 @@
  * controller-runtime turns HTTP/2 off by default.
  */
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../log/logger.ts';
-import { parseBindAddress } from '../../manager/http-endpoints.ts';
+import { listen, parseBindAddress } from '../../manager/http-endpoints.ts';
 import type { AccessDecision } from './access-reviewer.ts';
 import type { TlsSource } from './tls-source.ts';
 
@@ -97,15 +96,5 @@ export async function serveSecureMetrics(
     );
   });
   options.tls.onChange((pair) => server.setSecureContext(pair));
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(bind.port, bind.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const a = server.address() as AddressInfo;
-  const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-  return { server, address: `${host}:${a.port}` };
+  return { server, address: await listen(server, bind) };
 }
