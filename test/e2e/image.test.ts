@@ -119,6 +119,30 @@ describe('the entry point with production dependencies alone', () => {
     assert.match(out, /--leader-elect/);
   });
 
+  test("loading it does not load Node's copy of undici (8.4 MiB resident; hack/build/bundle.ts)", async () => {
+    // Printed at exit, after the whole bundle has been evaluated: the Node modules it loaded.
+    const report = join(image, 'report-modules.cjs');
+    writeFileSync(
+      report,
+      "process.on('exit', () => console.log('LOADED ' + JSON.stringify(process.moduleLoadList)));\n",
+    );
+    const { stdout } = await run(
+      process.execPath,
+      [...entry.nodeArgs, '--require', report, join(image, entry.script), '--help'],
+      { cwd: image, env: { PATH: process.env.PATH, HOME: image } },
+    );
+    const loaded = JSON.parse(/^LOADED (.*)$/m.exec(stdout)?.[1] ?? '[]') as string[];
+    assert.ok(
+      loaded.includes('NativeModule http'),
+      `the report saw the bundle load node:http: ${loaded.length} modules`,
+    );
+    assert.deepEqual(
+      loaded.filter((m) => /undici|http2|zlib|webstreams/.test(m)),
+      [],
+      'an ES module import of node:http would load them',
+    );
+  });
+
   test('without a cluster it says why and exits 1 (text logs load their formatter)', async () => {
     const { code, out } = await start('--log-format=text', '--kubeconfig=/nonexistent/kubeconfig');
     assert.equal(code, 1, out);
