@@ -100,8 +100,10 @@ describe('the entry point with production dependencies alone', () => {
   after(() => rmSync(image, { recursive: true, force: true }));
 
   const entry = imageEntrypoint();
-  const start = (...args: string[]) =>
-    run(process.execPath, [...entry.nodeArgs, join(image, entry.script), ...args], {
+  const start = (...args: string[]) => startWith([], ...args);
+  /** Starts the entry point as the image does, with `nodeArgs` added to node's own flags. */
+  const startWith = (nodeArgs: string[], ...args: string[]) =>
+    run(process.execPath, [...entry.nodeArgs, ...nodeArgs, join(image, entry.script), ...args], {
       cwd: image,
       env: { PATH: process.env.PATH, HOME: image },
     }).then(
@@ -126,12 +128,9 @@ describe('the entry point with production dependencies alone', () => {
       report,
       "process.on('exit', () => console.log('LOADED ' + JSON.stringify(process.moduleLoadList)));\n",
     );
-    const { stdout } = await run(
-      process.execPath,
-      [...entry.nodeArgs, '--require', report, join(image, entry.script), '--help'],
-      { cwd: image, env: { PATH: process.env.PATH, HOME: image } },
-    );
-    const loaded = JSON.parse(/^LOADED (.*)$/m.exec(stdout)?.[1] ?? '[]') as string[];
+    const { code, out } = await startWith(['--require', report], '--help');
+    assert.equal(code, 0, out);
+    const loaded = JSON.parse(/^LOADED (.*)$/m.exec(out)?.[1] ?? '[]') as string[];
     assert.ok(
       loaded.includes('NativeModule http'),
       `the report saw the bundle load node:http: ${loaded.length} modules`,
