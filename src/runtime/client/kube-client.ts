@@ -554,10 +554,16 @@ export class KubeClient {
   }
 }
 
+/**
+ * The body as text, decoded chunk by chunk into V8 strings. Not Buffer.concat: a list page of
+ * megabytes joined into one Buffer is one malloc of that size, after which glibc raises its mmap
+ * threshold to it and keeps every later such buffer in its heap, which fragments and never shrinks.
+ */
 async function readBody(res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of res) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  res.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of res) text += chunk as string;
+  return text;
 }
 
 function errorFrom(
