@@ -44,7 +44,7 @@ describe('Dockerfile', () => {
     assert.ok(instructions.includes('USER 65532:65532'));
     const entry = imageEntrypoint();
     assert.equal(entry.script, 'dist/cmd/elasticweb-operator.js');
-    assert.deepEqual(entry.nodeArgs, ['--max-semi-space-size=8']);
+    assert.deepEqual(entry.nodeArgs, ['--max-semi-space-size=8', '--expose-gc']);
   });
 
   test('npm start runs the sources with the same node flags as the image', () => {

@@ -179,6 +179,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly idleMemoryReleases = new Counter({
+    name: 'runtime_idle_memory_releases_total',
+    help: 'Memory-reducing garbage collections run once the process went quiet after its heap grew.',
+    registers: [this.registry],
+  });
+
+  readonly idleMemoryReleasedBytes = new Counter({
+    name: 'runtime_idle_memory_released_bytes_total',
+    help: "Bytes of V8's committed heap given back by those collections.",
+    registers: [this.registry],
+  });
+
   readonly #textSources: { render: () => string; leaderOnly: boolean }[] = [];
   #leading: () => boolean = () => true;
 

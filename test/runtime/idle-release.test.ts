@@ -1,0 +1,133 @@
+/**
+ * Idle memory release (src/runtime/memory/idle-release.ts): a memory-reducing collection runs only
+ * when the event loop went quiet and the heap grew since the last one, at most once per interval; and
+ * against real V8 (a child node with --expose-gc) it gives back what a burst of work left committed.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { Logger } from '../../src/runtime/log/logger.ts';
+import { type Release, startIdleRelease } from '../../src/runtime/memory/idle-release.ts';
+import { FakeClock } from './support/fake-clock.ts';
+
+const MiB = 1024 * 1024;
+const run = promisify(execFile);
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
+
+/** A scripted process: the test sets how busy the loop was and how big the heap is. */
+function scripted(options: { minIntervalMs?: number } = {}) {
+  const clock = new FakeClock();
+  const state = { busy: 0, heap: 20 * MiB, collections: 0 };
+  const releases: Release[] = [];
+  const stop = new AbortController();
+  startIdleRelease(
+    {
+      log: silent,
+      clock,
+      gc: (() => {
+        state.collections++;
+        state.heap = 12 * MiB; // what a collection leaves
+      }) as NodeJS.GCFunction,
+      heapCommitted: () => state.heap,
+      utilization: () => state.busy,
+      minIntervalMs: options.minIntervalMs,
+      onRelease: (r) => releases.push(r),
+    },
+    stop.signal,
+  );
+  return { clock, state, releases, stop };
+}
+
+describe('idle memory release: when it collects', () => {
+  test('not while the loop is busy; once it is quiet after the heap grew, one collection', async () => {
+    const p = scripted();
+    p.state.busy = 0.6;
+    p.state.heap = 60 * MiB;
+    await p.clock.advance(10_000);
+    assert.equal(p.state.collections, 0, 'a busy loop is never interrupted');
+    p.state.busy = 0.01;
+    await p.clock.advance(2000);
+    assert.equal(p.state.collections, 1);
+    assert.deepEqual(
+      p.releases.map((r) => [r.beforeBytes / MiB, r.afterBytes / MiB]),
+      [[60, 12]],
+    );
+    await p.clock.advance(120_000);
+    assert.equal(p.state.collections, 1, 'quiet with no new growth: nothing more to give back');
+    p.stop.abort();
+  });
+
+  test('growth under the threshold is left alone', async () => {
+    const p = scripted();
+    p.state.heap = 27 * MiB; // 7 MiB above the 20 it started at
+    await p.clock.advance(60_000);
+    assert.equal(p.state.collections, 0);
+    p.state.heap = 28 * MiB;
+    await p.clock.advance(2000);
+    assert.equal(p.state.collections, 1, '8 MiB of growth is enough');
+    p.stop.abort();
+  });
+
+  test('at most one collection per interval, however often work and quiet alternate', async () => {
+    const p = scripted({ minIntervalMs: 30_000 });
+    for (let i = 0; i < 30; i++) {
+      p.state.heap = 50 * MiB; // each spell of work grows the heap again
+      await p.clock.advance(2000);
+    }
+    assert.equal(p.state.collections, 2, '60 s of alternating work and quiet: one at 2 s, one 30 s later');
+    p.stop.abort();
+  });
+
+  test('stops with its signal, and without --expose-gc it never arms a timer', async () => {
+    const p = scripted();
+    p.stop.abort();
+    p.state.heap = 80 * MiB;
+    await p.clock.advance(60_000);
+    assert.equal(p.state.collections, 0);
+    assert.equal(p.clock.pending, 0);
+
+    const clock = new FakeClock();
+    startIdleRelease({ log: silent, clock, gc: undefined }, new AbortController().signal);
+    assert.equal(clock.pending, 0);
+  });
+});
+
+describe('idle memory release: on real V8', () => {
+  // A child grows its heap with a burst of short-lived objects (as a big list does), then goes idle.
+  const child = `
+    import v8 from 'node:v8';
+    import { startIdleRelease } from ${JSON.stringify(new URL('../../src/runtime/memory/idle-release.ts', import.meta.url).href)};
+    const log = { debug() {}, info() {}, warn() {}, error() {} };
+    const committed = () => v8.getHeapStatistics().total_heap_size;
+    const stop = new AbortController();
+    let before = 0;
+    startIdleRelease({ log, gc: globalThis.gc, checkEveryMs: 200, onRelease: (r) => {
+      console.log(JSON.stringify({ before, release: r }));
+      stop.abort();
+    } }, stop.signal);
+    let keep = [];
+    for (let round = 0; round < 40; round++) {
+      keep.push(Array.from({ length: 20000 }, (_, i) => ({ i, s: 'x'.repeat(20) + i })));
+      if (keep.length > 8) keep.shift();
+    }
+    keep = [];
+    before = committed();
+    setTimeout(() => { console.log(JSON.stringify({ before, release: null })); stop.abort(); }, 10000).unref();
+  `;
+
+  test('a quiet process gives back the heap a burst of work left committed', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--expose-gc', '--max-semi-space-size=8', '--input-type=module', '-e', child],
+      { timeout: 30_000 },
+    );
+    const out = JSON.parse(stdout.trim()) as { before: number; release: Release | null };
+    assert.ok(out.release, `no release within 10 s (committed heap ${(out.before / MiB).toFixed(1)} MiB)`);
+    assert.ok(
+      out.release.beforeBytes - out.release.afterBytes >= 8 * MiB,
+      `gave back at least 8 MiB: ${JSON.stringify(out.release)}`,
+    );
+  });
+});
