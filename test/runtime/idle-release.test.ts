@@ -7,14 +7,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { Logger } from '../../src/runtime/log/logger.ts';
 import { type Release, startIdleRelease } from '../../src/runtime/memory/idle-release.ts';
+import { silentLog as silent } from './support/config.ts';
 import { FakeClock } from './support/fake-clock.ts';
 
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
-
-const silent = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
 
 /** A scripted process: the test sets how busy the loop was and how big the heap is. */
 function scripted(options: { minIntervalMs?: number } = {}) {
@@ -73,11 +71,55 @@ describe('idle memory release: when it collects', () => {
   test('at most one collection per interval, however often work and quiet alternate', async () => {
     const p = scripted({ minIntervalMs: 30_000 });
     for (let i = 0; i < 30; i++) {
-      p.state.heap = 50 * MiB; // each spell of work grows the heap again
+      p.state.busy = 0.5; // a spell of work grows the heap again
+      p.state.heap = 50 * MiB;
+      await p.clock.advance(2000);
+      p.state.busy = 0; // then 2 s of quiet
       await p.clock.advance(2000);
     }
-    assert.equal(p.state.collections, 2, '60 s of alternating work and quiet: one at 2 s, one 30 s later');
+    assert.equal(
+      p.state.collections,
+      4,
+      '120 s of alternating work and quiet: one at 4 s, then one every 30 s',
+    );
     p.stop.abort();
+  });
+
+  test('growth counts from the lowest the heap went, also when V8 shrank it by itself', async () => {
+    const p = scripted();
+    p.state.heap = 60 * MiB;
+    await p.clock.advance(2000);
+    assert.equal(p.state.collections, 1, 'down to 12 MiB');
+    p.state.heap = 6 * MiB; // V8's own collections shrank it further
+    await p.clock.advance(2000);
+    p.state.heap = 15 * MiB; // 9 MiB of regrowth, though only 3 above what the release left
+    await p.clock.advance(30_000);
+    assert.equal(p.state.collections, 2);
+    p.stop.abort();
+  });
+
+  test('a check that throws is logged and the next one still runs', async () => {
+    const clock = new FakeClock();
+    const stop = new AbortController();
+    let checks = 0;
+    const failing = () => {
+      checks++;
+      throw new Error('boom');
+    };
+    startIdleRelease(
+      {
+        log: silent,
+        clock,
+        gc: (() => {}) as NodeJS.GCFunction,
+        heapCommitted: () => 0,
+        utilization: failing,
+      },
+      stop.signal,
+    );
+    await clock.advance(6000);
+    assert.equal(checks, 3, 'every 2 s, despite the throws');
+    stop.abort();
+    assert.equal(clock.pending, 0);
   });
 
   test('stops with its signal, and without --expose-gc it never arms a timer', async () => {

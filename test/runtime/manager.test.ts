@@ -5,7 +5,9 @@
  *    retried;
  *  - with leader election, renewals start at acquire (not once caches synced) and go on while
  *    running reconciles drain; pending events are sent before the lease is released;
- *  - a standby exports no leader-only series; the names in requests are the ones passed in.
+ *  - a standby exports no leader-only series; the names in requests are the ones passed in;
+ *  - once quiet after its heap grew, it runs one memory-reducing collection and counts it; stop ends
+ *    the checks.
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -48,6 +50,8 @@ function manager(options: Partial<ManagerOptions> = {}): Manager {
     healthProbeBindAddress: '0',
     metrics: new Metrics({ processMetrics: false }),
     clock,
+    // Off unless a test scripts it: with --expose-gc its 2 s checks would join the fake clock's timers.
+    idleMemoryRelease: false,
     ...options,
   });
   managers.push(m);
@@ -263,5 +267,34 @@ describe('Manager: leader election and stopping', { timeout: 10_000 }, () => {
       /may have lost its leader lease/,
     );
     assert.equal(server.matching('POST', /configmaps/).length, 0);
+  });
+});
+
+describe('Manager: idle memory release', { timeout: 10_000 }, () => {
+  test('once quiet after its heap grew, one collection, counted in its metrics; none after stop', async () => {
+    const MiB = 1024 * 1024;
+    let heap = 20 * MiB;
+    let collections = 0;
+    const m = manager({
+      idleMemoryRelease: {
+        gc: (() => {
+          collections++;
+          heap = 14 * MiB;
+        }) as NodeJS.GCFunction,
+        heapCommitted: () => heap,
+        utilization: () => 0,
+      },
+    });
+    await m.start();
+    heap = 45 * MiB; // the first list and reconciles grew it
+    await clock.advance(2000);
+    assert.equal(collections, 1);
+    const body = (await m.metrics.render()).body;
+    assert.match(body, /^nodejs_gc_idle_collections_total 1$/m);
+    assert.match(body, new RegExp(`^nodejs_gc_idle_reclaimed_bytes_total ${31 * MiB}$`, 'm'));
+    await m.stop();
+    heap = 90 * MiB;
+    await clock.advance(120_000);
+    assert.equal(collections, 1, 'no check runs after stop');
   });
 });

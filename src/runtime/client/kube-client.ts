@@ -555,9 +555,10 @@ export class KubeClient {
 }
 
 /**
- * The body as text, decoded chunk by chunk into V8 strings. Not Buffer.concat: a list page of
- * megabytes joined into one Buffer is one malloc of that size, after which glibc raises its mmap
- * threshold to it and keeps every later such buffer in its heap, which fragments and never shrinks.
+ * The body as text, decoded chunk by chunk into V8 strings (a character cut between chunks is
+ * joined). Not Buffer.concat: a list page of megabytes joined into one Buffer is one malloc of that
+ * size; when it is freed, glibc raises its mmap threshold to that size (up to 32 MiB), so later
+ * buffers of up to that size come from its heap, which they fragment and it rarely gives back.
  */
 async function readBody(res: IncomingMessage): Promise<string> {
   res.setEncoding('utf8');

@@ -26,7 +26,7 @@ import type { Controller } from '../controller/controller.ts';
 import { EventRecorder } from '../events/recorder.ts';
 import { LeaderElector } from '../leaderelection/leader-elector.ts';
 import type { Logger } from '../log/logger.ts';
-import { startIdleRelease } from '../memory/idle-release.ts';
+import { type IdleReleaseOptions, startIdleRelease } from '../memory/idle-release.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { type SecureMetrics, startSecureMetrics } from '../metrics/secure/secure-metrics.ts';
 import { ApiHealth } from './api-health.ts';
@@ -75,9 +75,10 @@ export interface ManagerOptions {
   clock?: Clock;
   /**
    * Run a memory-reducing collection when the process goes quiet after its heap grew (see
-   * memory/idle-release.ts). Default true; it needs `node --expose-gc` and is off without it.
+   * memory/idle-release.ts). Default on; it needs `node --expose-gc` and is off without it. Tests
+   * may pass the collector and the readers it uses.
    */
-  idleMemoryRelease?: boolean;
+  idleMemoryRelease?: boolean | Pick<IdleReleaseOptions, 'gc' | 'heapCommitted' | 'utilization'>;
 }
 
 export class Manager {
@@ -295,15 +296,17 @@ export class Manager {
       this.log.info({ address: this.#servers.health.address }, 'serving health probes');
 
     this.#informerRuns = [...this.#informers.values()].map((i) => i.run(this.#stopInformers.signal));
-    if (o.idleMemoryRelease ?? true) {
+    const release = o.idleMemoryRelease ?? true;
+    if (release !== false) {
       startIdleRelease(
         {
           log: this.log,
           gc: globalThis.gc,
           clock: this.clock,
+          ...(release === true ? {} : release),
           onRelease: (r) => {
-            this.metrics.idleMemoryReleases.inc();
-            this.metrics.idleMemoryReleasedBytes.inc(Math.max(0, r.beforeBytes - r.afterBytes));
+            this.metrics.idleCollections.inc();
+            this.metrics.idleReclaimedBytes.inc(Math.max(0, r.beforeBytes - r.afterBytes));
           },
         },
         this.#stopIdleRelease.signal,
@@ -350,12 +353,12 @@ export class Manager {
         'stopping: no new work; waiting for running reconciles',
       );
       this.#stopControllers.abort();
+      this.#stopIdleRelease.abort();
       await Promise.all(this.#controllers.filter((c) => c.started).map((c) => c.stop(deadline)));
       await this.recorder.flush();
       this.#stopRenewing.abort();
       await this.#elector?.release();
       this.#stopInformers.abort();
-      this.#stopIdleRelease.abort();
       await Promise.all(this.#informerRuns);
       await Promise.all([
         close(this.#servers.metrics?.server),

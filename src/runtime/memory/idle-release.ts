@@ -14,10 +14,14 @@
  * runs one memory-reducing collection (V8's "last resort" flavour: full collections that shrink the
  * young generation and return pooled pages). At most one per `minIntervalMs`, so a process that
  * alternates work and short pauses spends at most one collection of a few tens of milliseconds per
- * interval. Go's runtime does the same job with its background scavenger.
+ * interval. Go's runtime does the same job with a forced collection every two minutes and its
+ * scavenger, which returns the freed pages.
  *
  * It needs V8's collector exposed (`node --expose-gc`, as the image runs it). Without it, it does
- * nothing and says so once.
+ * nothing and says so once, at info.
+ *
+ * Utilization is Node's own measure of the real event loop, even when a test injects a fake clock
+ * for the timers.
  */
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
@@ -33,7 +37,10 @@ export interface IdleReleaseOptions {
   checkEveryMs?: number;
   /** The loop counts as idle when it was busy less than this fraction of the last check (default 0.05). */
   idleUtilization?: number;
-  /** Release only once the committed heap grew this much since the last release (default 8 MiB). */
+  /**
+   * Release only once the committed heap grew this much above its lowest point since the last
+   * release, or since the start (default 8 MiB).
+   */
   growthBytes?: number;
   /** At most one release per this many milliseconds (default 30 s). */
   minIntervalMs?: number;
@@ -65,31 +72,39 @@ export function startIdleRelease(options: IdleReleaseOptions, signal: AbortSigna
     utilization = loopUtilization(),
   } = options;
   if (!gc) {
-    log.debug('idle memory release off: node runs without --expose-gc');
+    log.info('idle memory release off: node runs without --expose-gc');
     return;
   }
-  // The first release may come once the heap grew past what it was before any work.
+  if (signal.aborted) return;
+  // The heap's low-water mark: growth is measured from it, so a heap V8 shrank by itself counts
+  // its regrowth in full.
   let baseline = heapCommitted();
   let lastRelease = Number.NEGATIVE_INFINITY;
   let timer: Timer | undefined;
   const check = () => {
-    if (signal.aborted) return;
-    const busy = utilization();
-    const committed = heapCommitted();
-    if (
-      busy < idleUtilization &&
-      committed - baseline >= growthBytes &&
-      clock.now() - lastRelease >= minIntervalMs
-    ) {
-      const started = clock.now();
-      gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-      lastRelease = clock.now();
-      baseline = heapCommitted();
-      const release = { beforeBytes: committed, afterBytes: baseline, durationMs: lastRelease - started };
-      log.debug(release, 'released memory after work');
-      options.onRelease?.(release);
+    try {
+      const busy = utilization();
+      const committed = heapCommitted();
+      baseline = Math.min(baseline, committed);
+      if (
+        busy < idleUtilization &&
+        committed - baseline >= growthBytes &&
+        clock.now() - lastRelease >= minIntervalMs
+      ) {
+        const started = clock.now();
+        gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+        lastRelease = clock.now();
+        baseline = heapCommitted();
+        const release = { beforeBytes: committed, afterBytes: baseline, durationMs: lastRelease - started };
+        log.debug(release, 'released memory after work');
+        options.onRelease?.(release);
+      }
+    } catch (err) {
+      // Housekeeping: a failure here must not take the operator down, nor stop later checks.
+      log.warn({ err }, 'idle memory release check failed');
+    } finally {
+      if (!signal.aborted) timer = clock.setTimer(check, checkEveryMs);
     }
-    timer = clock.setTimer(check, checkEveryMs);
   };
   timer = clock.setTimer(check, checkEveryMs);
   signal.addEventListener('abort', () => timer?.cancel(), { once: true });

@@ -179,15 +179,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly idleMemoryReleases = new Counter({
-    name: 'runtime_idle_memory_releases_total',
-    help: 'Memory-reducing garbage collections run once the process went quiet after its heap grew.',
+  // Beside the nodejs_* process series, as Go's go_gc_cycles_forced_gc_cycles_total is beside go_*.
+  readonly idleCollections = new Counter({
+    name: 'nodejs_gc_idle_collections_total',
+    help: 'Memory-reducing collections the runtime ran once the process went quiet after its heap grew (also counted in nodejs_gc_duration_seconds{kind="major"}).',
     registers: [this.registry],
   });
 
-  readonly idleMemoryReleasedBytes = new Counter({
-    name: 'runtime_idle_memory_released_bytes_total',
-    help: "Bytes of V8's committed heap given back by those collections.",
+  readonly idleReclaimedBytes = new Counter({
+    name: 'nodejs_gc_idle_reclaimed_bytes_total',
+    help: "Bytes of V8's committed heap those collections gave back.",
     registers: [this.registry],
   });
 
