@@ -88,6 +88,8 @@ async function main(): Promise<void> {
   log(
     `${quick ? 'quick' : 'full'} run, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}: ${JSON.stringify(config)}`,
   );
+  // The commit that is built and measured: read now, since the tree may move on during an hour's run.
+  const commit = gitCommit();
   for (const p of peerNames) ensureBuilt(p, log);
   if (Math.max(...config.scalePoints) > 12_000) widenNodePortRange();
   const binaries = await ensureBinaries();
@@ -199,7 +201,7 @@ async function main(): Promise<void> {
     kubernetes: binaries.kubernetesVersion,
     node: process.version,
     go: execFileSync('go', ['version'], { encoding: 'utf8' }).trim(),
-    commit: gitCommit(),
+    commit,
     startedAt: new Date(started).toISOString(),
     durationSeconds: (Date.now() - started) / 1000,
     failures,
