@@ -78,8 +78,9 @@ export function summaryMarkdown(latest: LatestJson): string {
     '[bench/results/latest.md](bench/results/latest.md). Ratios: ours / best-practice Go peer, paired by round, with',
     'the 95% bootstrap interval. A goal is met when its whole interval is within it (against the better Go peer).',
     '',
-    '| | ours (TypeScript) | Go, best practice | ours / Go best [95% CI] | goal | verdict |',
-    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  const table: string[][] = [
+    ['', 'ours (TypeScript)', 'Go, best practice', 'ours / Go best [95% CI]', 'goal', 'verdict'],
   ];
   const notes: string[] = [];
   for (const { key, label } of rows) {
@@ -91,18 +92,32 @@ export function summaryMarkdown(latest: LatestJson): string {
       ? `${g.text}${g.against !== 'go_best' && g.against !== 'absolute' ? ' (vs tutorial)' : ''}`
       : '';
     const verdict = g ? (g.verdict === 'met' ? 'met' : `**${g.verdict}**`) : '';
-    lines.push(
-      `| ${label} | ${fmt(f.ts)}${range(mm?.ts)} | ${fmt(f.go_best)}${range(mm?.go_best)} | ${interval(latest.ratio_ci[key])} | ${goal} | ${verdict} |`,
-    );
+    table.push([
+      label,
+      `${fmt(f.ts)}${range(mm?.ts)}`,
+      `${fmt(f.go_best)}${range(mm?.go_best)}`,
+      interval(latest.ratio_ci[key]),
+      goal,
+      verdict,
+    ]);
     notes.push(`${label.replace(/ \(.*\)$/, '')} ${fmt(f.go)}`);
   }
   lines.push(
+    ...aligned(table),
     '',
     `Raw limit (a client with no controller logic making our writes, concurrency raised until kube-apiserver saturates): ${fmt(latest.raw_limit_per_s)} ElasticWebs/s at concurrency ${latest.raw_limit_concurrency ?? '—'}, ${fmt(latest.raw_limit_status_s)} s to status; our burst reaches ${fmt((latest.burst_status_fraction_of_raw_limit ?? Number.NaN) * 100)}% of it.${latest.raw_limit_go_writes_status_s != null ? ` Making the tutorial's 3 writes instead, the same client takes ${fmt(latest.raw_limit_go_writes_status_s)} s.` : ''} A bare \`node\` that has loaded \`https\` idles at ${fmt(latest.bare_node_https_rss_mb)} MiB.`,
     '',
     `The kubebuilder tutorial's controller (\`bench/baseline-go\`), same runs: ${notes.join('; ')}.`,
   );
   return lines.join('\n');
+}
+
+/** A markdown table with every column padded to its widest cell, as a person would write it. */
+export function aligned(rows: string[][]): string[] {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(3, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) => `| ${widths.map((w, c) => (cells[c] ?? '').padEnd(w)).join(' | ')} |`;
+  const [head = [], ...body] = rows;
+  return [line(head), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map(line)];
 }
 
 /** `readme` with the block between the markers replaced by `table`; throws if the markers are missing. */
