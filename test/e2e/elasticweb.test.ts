@@ -206,6 +206,7 @@ describe('spec changes', () => {
   });
 
   test('totalQPS changed gives the new replica count, and realQPS follows the Ready pods', async () => {
+    const before = operator.requests.length;
     await mergePatch(ewPath(ns, name), { spec: { totalQPS: 2001 } });
     const ew = await waitFor('realQPS 2500 with 5 replicas', async () => {
       const o = await get<ElasticWebObject>(ewPath(ns, name));
@@ -213,6 +214,14 @@ describe('spec changes', () => {
     });
     assert.equal((await get<Deployment>(deploymentPath(ns, name)))?.spec.replicas, 5);
     assert.equal(condition(ew, 'Available')?.status, 'True');
+    // A scale writes spec.replicas alone (a JSON patch guarded by the uid), not the whole form.
+    const writes = operator.requests
+      .slice(before)
+      .filter((r) => r.path === deploymentPath(ns, name) && r.method !== 'GET');
+    assert.deepEqual(
+      writes.map((r) => [r.verb, r.status]),
+      [['patch', 200]],
+    );
   });
 
   test('totalQPS 0 scales to zero replicas and keeps the Service', async () => {

@@ -2,7 +2,8 @@
  * CachedClient against a scripted server: reads come from the cache and see our own writes at once;
  * an apply is not repeated against the object it produced (repeatsLastApply); replaceStatus is a
  * JSON patch whose first operation tests the uid, and the API server's bare 422 for a failed test
- * is reported as the uid precondition failure it is ('replaced').
+ * is reported as the uid precondition failure it is ('replaced'); patchFields is such a patch of the
+ * object, remembered as an apply of the form it stands for.
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -185,5 +186,43 @@ describe('CachedClient: replaceStatus', { timeout: 10_000 }, () => {
       client.replaceStatus(configMaps, object, { ready: -1 }),
       (err: ApiError) => err.status === 422 && classify(err).kind === 'invalid',
     );
+  });
+});
+
+describe('CachedClient: patchFields', { timeout: 10_000 }, () => {
+  test('a JSON patch guarded by the uid, remembered as an apply of the form it stands for', async () => {
+    server.on('PATCH', objectPath, (_req, reply) =>
+      reply.json({
+        ...desired(),
+        metadata: { name: 'a', namespace: 'default', uid: 'u1', resourceVersion: '12' },
+      }),
+    );
+    const body = { ...desired(), metadata: { ...desired().metadata, uid: 'u1' } };
+    await client.patchFields(configMaps, body, [{ op: 'add', path: '/data/k', value: 'v' }]);
+    const sent = server.requests[0];
+    assert.equal(sent?.headers['content-type'], 'application/json-patch+json');
+    assert.equal(sent?.query.fieldManager, 'widget-operator');
+    assert.deepEqual(sent?.json, [
+      { op: 'test', path: '/metadata/uid', value: 'u1' },
+      { op: 'add', path: '/data/k', value: 'v' },
+    ]);
+    assert.equal(
+      client.get(configMaps, desired().metadata)?.metadata.resourceVersion,
+      '12',
+      'recorded for reads',
+    );
+    assert.equal(client.repeatsLastApply(configMaps, body), true, 'the same form again would repeat it');
+  });
+
+  test("a failed uid test (the API server's bare 422) is 'replaced'", async () => {
+    server.on('PATCH', objectPath, (_req, reply) =>
+      reply.send(422, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Invalid', code: 422 }),
+    );
+    const body = { ...desired(), metadata: { ...desired().metadata, uid: 'u1' } };
+    await assert.rejects(client.patchFields(configMaps, body, []), (err: ApiError) => {
+      assert.equal(classify(err).kind, 'replaced');
+      return true;
+    });
+    assert.equal(client.repeatsLastApply(configMaps, body), false, 'a write that failed is not remembered');
   });
 });

@@ -117,6 +117,7 @@ export class ElasticWebReconciler implements Reconciler {
         exact: deploymentExact,
         prune: deploymentPrune,
         adoptable,
+        narrow: ['spec.replicas'], // a scale writes the replicas alone
       }),
       ensureOwnedChild<CachedService>(client, ew, {
         type: core.services,

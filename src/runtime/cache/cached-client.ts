@@ -4,10 +4,11 @@
  * is recorded in the cache of its kind, so the next read sees it (read-your-writes) even before the
  * watch brings it.
  *
- * It also remembers each server-side apply and the resourceVersion it produced (`repeatsLastApply`):
- * if admission (a mutating policy or webhook) rewrites a field on every write, the result of the
- * next identical apply is known already, and sending it again would only start a fight. Repeating is
- * allowed again once the object or the applied configuration changes, or after `repeatAfterMs`.
+ * It also remembers each server-side apply (or each smaller write standing for one, `patchFields`)
+ * and the resourceVersion it produced (`repeatsLastApply`): if admission (a mutating policy or
+ * webhook) rewrites a field on every write, the result of the next identical apply is known already,
+ * and sending it again would only start a fight. Repeating is allowed again once the object or the
+ * applied configuration changes, or after `repeatAfterMs`.
  */
 
 import { ApiError, isApiError } from '../client/errors.ts';
@@ -89,14 +90,18 @@ export class CachedClient {
   /** Server-side apply under this client's field manager (force: a controller owns what it applies). */
   async apply<T extends KubeObject>(type: ResourceType, body: ObjectWithMeta): Promise<T> {
     const applied = await this.api.apply<T>(type, body, this.fieldManager, true);
+    this.#rememberApply(type, body, applied);
+    this.#record(type, applied);
+    return applied;
+  }
+
+  #rememberApply(type: ResourceType, body: ObjectWithMeta, result: KubeObject): void {
     this.#lastApply.set(`${typeKey(type)}/${keyOf(body.metadata)}`, {
       body: JSON.stringify(body),
-      resultVersion: applied.metadata.resourceVersion,
+      resultVersion: result.metadata.resourceVersion,
       at: this.#clock.now(),
     });
     if (this.#lastApply.size > 50_000) this.#lastApply.delete(this.#lastApply.keys().next().value as string);
-    this.#record(type, applied);
-    return applied;
   }
 
   async mergePatch<T extends KubeObject>(
@@ -125,27 +130,56 @@ export class CachedClient {
    * Replaces the status of `object` (status subresource), only if it still is the object with that
    * uid: a JSON patch whose first operation tests metadata.uid, checked against the stored object. A
    * status computed for one object can then never land on another re-created under the same name
-   * (a merge patch would silently drop the uid). The API server answers a failed test with a bare 422;
-   * it is reported as the uid precondition failure it is.
+   * (a merge patch would silently drop the uid).
    */
   async replaceStatus<T extends KubeObject>(
     type: ResourceType,
     object: { metadata: { namespace?: string; name: string; uid: string } },
     status: unknown,
   ): Promise<T> {
-    const operations = [
-      { op: 'test', path: '/metadata/uid', value: object.metadata.uid },
-      { op: 'add', path: '/status', value: status },
-    ];
+    return this.#patchIfSame<T>(
+      type,
+      object.metadata,
+      [{ op: 'add', path: '/status', value: status }],
+      'status',
+    );
+  }
+
+  /**
+   * Writes a few fields of `body` alone (`operations`, JSON patch), only if the object still has
+   * `body.metadata.uid`, and remembers it as an apply of `body` (see repeatsLastApply): for a drift
+   * that a smaller write can undo, e.g. only spec.replicas.
+   */
+  async patchFields<T extends KubeObject>(
+    type: ResourceType,
+    body: ObjectWithMeta & { metadata: { uid: string } },
+    operations: unknown[],
+  ): Promise<T> {
+    const patched = await this.#patchIfSame<T>(type, body.metadata, operations);
+    this.#rememberApply(type, body, patched);
+    return patched;
+  }
+
+  /**
+   * A JSON patch whose first operation tests metadata.uid. The API server answers a failed test with
+   * a bare 422; it is reported as the uid precondition failure it is.
+   */
+  async #patchIfSame<T extends KubeObject>(
+    type: ResourceType,
+    target: { namespace?: string; name: string; uid: string },
+    operations: unknown[],
+    subresource?: string,
+  ): Promise<T> {
+    const guarded = [{ op: 'test', path: '/metadata/uid', value: target.uid }, ...operations];
     try {
-      return await this.jsonPatch<T>(type, object.metadata, operations, 'status');
+      return await this.jsonPatch<T>(type, target, guarded, subresource);
     } catch (err) {
       if (isApiError(err) && err.status === 422 && err.causes.length === 0) {
         throw new ApiError({
           status: 409,
           method: err.method,
           path: err.path,
-          message: `Precondition failed: UID in precondition: ${object.metadata.uid} (the object was replaced)`,
+          message: `Precondition failed: UID in precondition: ${target.uid} (the object was replaced)`,
           cause: err,
         });
       }

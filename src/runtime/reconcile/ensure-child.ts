@@ -6,9 +6,11 @@
  *      object someone else owns is never merged into. A 409 means the name is taken: look it up.
  *   3. Someone else's (another controller, or none and not adoptable): leave it alone and say so.
  *   4. Ours, or adoptable (ours once, its owner reference removed by hand): if it holds everything
- *      desired (drift.ts) and nothing stray (strays.ts), do nothing. Otherwise delete the strays and
- *      server-side apply the desired form, each with the uid it was computed from as a precondition,
- *      so a replacement created meanwhile under the same name is never written to.
+ *      desired (drift.ts) and nothing stray (strays.ts), do nothing. If all that differs is among the
+ *      child's `narrow` fields (a scale: spec.replicas), write just those. Otherwise delete the
+ *      strays and server-side apply the desired form. Every write carries the uid it was computed
+ *      from as a precondition, so a replacement created meanwhile under the same name is never
+ *      written to.
  *   5. If the applied result still differs from what was applied, admission rewrote one of our fields
  *      (a mutating policy or webhook): report it instead of fighting it (the cached client does not
  *      repeat an identical apply against its own result).
@@ -34,6 +36,13 @@ export interface OwnedChild<T extends KubeObject> {
   prune?: readonly DriftPath[];
   /** May an object of this name with no controller at all be taken over (it carries our marks)? */
   adoptable?: (live: T) => boolean;
+  /**
+   * Scalar fields (dotted paths, no lists) written alone when they are all that differs: a JSON patch
+   * of those fields costs this API server less than a server-side apply of the whole form (a
+   * Deployment's spec.replicas: 3.4 against 4.8 ms at the median, 10 against 16 ms at p99,
+   * bench/write-cost.ts).
+   */
+  narrow?: readonly DriftPath[];
 }
 
 export interface ChildOutcome<T> {
@@ -99,6 +108,17 @@ export async function ensureOwnedChild<T extends KubeObject>(
       // Applied already, and admission changed it again: applying again would change nothing.
       return { object: live, mutatedByAdmission: drift };
     }
+    const fields = strays.length === 0 ? narrowWrite(child.narrow ?? [], wanted, live, exact) : undefined;
+    if (fields) {
+      const patched = await client.patchFields<T>(type, body, fields);
+      const remaining = findDrift(wanted, patched);
+      return {
+        object: patched,
+        updated: true,
+        drift,
+        ...(remaining ? { mutatedByAdmission: remaining } : {}),
+      };
+    }
     const removal = removalPatch(strays, desired as unknown as Record<string, unknown>);
     if (removal) {
       const after = await client.strategicMergePatch<T>(type, key, { ...removal, metadata: { uid } });
@@ -120,6 +140,41 @@ export async function ensureOwnedChild<T extends KubeObject>(
   } catch (err) {
     return { object: cached, failure: classify(err), error: err };
   }
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * The JSON patch operations that set `paths` of `live` to their desired values, if that is all it
+ * takes for `live` to hold everything desired; undefined otherwise.
+ */
+function narrowWrite(
+  paths: readonly DriftPath[],
+  wanted: Json,
+  live: object,
+  exact: ReadonlySet<DriftPath>,
+): unknown[] | undefined {
+  let fixed = live as Json;
+  const operations: unknown[] = [];
+  for (const path of paths) {
+    const keys = path.split('.');
+    const value = keys.reduce<unknown>((o, k) => (o as Json | undefined)?.[k], wanted);
+    if (value === undefined || value === null || typeof value === 'object') continue; // scalars only
+    if (keys.reduce<unknown>((o, k) => (o as Json | undefined)?.[k], fixed) === value) continue;
+    fixed = withValue(fixed, keys, value);
+    const pointer = keys.map((k) => k.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
+    operations.push({ op: 'add', path: `/${pointer}`, value });
+  }
+  return operations.length > 0 && !findDrift(wanted, fixed, { exact }) ? operations : undefined;
+}
+
+/** A copy of `o` with `keys` set to `value`, sharing everything off that path. */
+function withValue(o: Json, [key, ...rest]: string[], value: unknown): Json {
+  if (key === undefined) return o;
+  return {
+    ...o,
+    [key]: rest.length === 0 ? value : withValue((o[key] as Json | undefined) ?? {}, rest, value),
+  };
 }
 
 /**
