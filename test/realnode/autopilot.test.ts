@@ -17,7 +17,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import type { RawClient } from '../../hack/cluster/raw-client.ts';
+import { programmedRules } from '../../hack/cluster/real-node/proxy-rules.ts';
 import { describeLoad, runLoad } from '../../hack/traffic/load.ts';
+import { sliceEndpoints } from '../support/endpoint-slices.ts';
 import {
   createElasticWeb,
   createNamespace,
@@ -28,6 +30,7 @@ import {
   startOperator,
   waitFor,
 } from '../support/operator.ts';
+import { recordChanges } from '../support/record-changes.ts';
 
 const ns = 'autopilot';
 const name = 'auto';
@@ -153,6 +156,11 @@ describe('Observed mode on real traffic', () => {
     const stepUp = Date.now();
     let readyAt: number | undefined;
     const { samples: up } = await timeline(async () => {
+      // Evidence for a failed request (issue 10's rare refusals): what kube-proxy programmed and what
+      // the EndpointSlices said, each change stamped with seconds since the load started.
+      const recording = new AbortController();
+      const rules = recordChanges(() => programmedRules(ns, name), recording.signal);
+      const slices = recordChanges(() => sliceEndpoints(admin, ns, name), recording.signal);
       const load = runLoad({ url, steps: [{ rps: 180, seconds: 75 }] });
       await waitFor(
         '9 or 10 Ready replicas',
@@ -164,10 +172,17 @@ describe('Observed mode on real traffic', () => {
       );
       readyAt = Date.now();
       const r = await load;
+      recording.abort();
+      const evidence =
+        r.failed > 0
+          ? `\nkube-proxy's rules for the Service: ${JSON.stringify(await rules)}` +
+            `\nits EndpointSlices (R ready, S serving, T terminating): ${JSON.stringify(await slices)}`
+          : '';
+      if (r.failed > 0) console.log(`# autopilot: scaling up met ${r.failed} failed requests${evidence}`);
       assert.ok(
         r.failed <= r.sent * 0.001,
         `at most 0.1% failed while scaling up (${r.failed}/${r.sent})\n${describeLoad('scaling up', r)}\n` +
-          `failures (s since the load started, cause): ${JSON.stringify(r.failures.slice(0, 50))}`,
+          `failures (s since the load started, cause): ${JSON.stringify(r.failures.slice(0, 50))}${evidence}`,
       );
     });
     const upSeconds = ((readyAt as number) - stepUp) / 1000;
