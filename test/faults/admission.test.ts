@@ -355,7 +355,8 @@ refusals.push({
   reason: 'AdmissionDenied',
   status: 422,
   probeReplicas: 8,
-  // The ElasticWeb exists and is converged before the policy: the refused write is a scale-up (an apply).
+  // The ElasticWeb exists and is converged before the policy: the refused write is a scale-up (a JSON
+  // patch of spec.replicas).
   prepare: async () => {
     await createElasticWeb(admin, 'adm-vap', victim, { image, singlePodsQPS: 100, totalQPS: 300 });
     await waitConverged(admin, 'adm-vap', 60_000);

@@ -216,7 +216,14 @@ describe('CachedClient: patchFields', { timeout: 10_000 }, () => {
 
   test("a failed uid test (the API server's bare 422) is 'replaced'", async () => {
     server.on('PATCH', objectPath, (_req, reply) =>
-      reply.send(422, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Invalid', code: 422 }),
+      reply.send(422, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        message: 'the server rejected our request due to an error in our request',
+        reason: 'Invalid',
+        code: 422,
+      }),
     );
     const body = { ...desired(), metadata: { ...desired().metadata, uid: 'u1' } };
     await assert.rejects(client.patchFields(configMaps, body, []), (err: ApiError) => {
@@ -224,5 +231,24 @@ describe('CachedClient: patchFields', { timeout: 10_000 }, () => {
       return true;
     });
     assert.equal(client.repeatsLastApply(configMaps, body), false, 'a write that failed is not remembered');
+  });
+
+  test("a validating webhook's bare 422 stays a denial, naming the webhook", async () => {
+    server.on('PATCH', objectPath, (_req, reply) =>
+      reply.send(422, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        message: 'admission webhook "cap.example.com" denied the request: at most 2 replicas',
+        code: 422,
+      }),
+    );
+    const body = { ...desired(), metadata: { ...desired().metadata, uid: 'u1' } };
+    await assert.rejects(client.patchFields(configMaps, body, []), (err: ApiError) => {
+      assert.equal(err.status, 422);
+      assert.equal(classify(err).kind, 'denied');
+      assert.match(err.message, /cap\.example\.com/);
+      return true;
+    });
   });
 });

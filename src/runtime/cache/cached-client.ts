@@ -11,7 +11,7 @@
  * applied configuration changes, or after `repeatAfterMs`.
  */
 
-import { ApiError, isApiError } from '../client/errors.ts';
+import { ApiError, classify, isApiError } from '../client/errors.ts';
 import type { KubeClient, ObjectWithMeta } from '../client/kube-client.ts';
 import type { ObjectKey, ResourceType } from '../client/resource-type.ts';
 import { keyOf } from '../client/resource-type.ts';
@@ -162,7 +162,8 @@ export class CachedClient {
 
   /**
    * A JSON patch whose first operation tests metadata.uid. The API server answers a failed test with
-   * a bare 422; it is reported as the uid precondition failure it is.
+   * a bare 422 (no causes); it is reported as the uid precondition failure it is. A validating
+   * webhook's refusal can be a bare 422 too: that one names the webhook and stays a denial.
    */
   async #patchIfSame<T extends KubeObject>(
     type: ResourceType,
@@ -174,7 +175,12 @@ export class CachedClient {
     try {
       return await this.jsonPatch<T>(type, target, guarded, subresource);
     } catch (err) {
-      if (isApiError(err) && err.status === 422 && err.causes.length === 0) {
+      if (
+        isApiError(err) &&
+        err.status === 422 &&
+        err.causes.length === 0 &&
+        classify(err).kind !== 'denied'
+      ) {
         throw new ApiError({
           status: 409,
           method: err.method,
