@@ -178,7 +178,11 @@ describe('Observed mode on real traffic', () => {
           ? `\nkube-proxy's rules for the Service: ${JSON.stringify(await rules)}` +
             `\nits EndpointSlices (R ready, S serving, T terminating): ${JSON.stringify(await slices)}`
           : '';
-      if (r.failed > 0) console.log(`# autopilot: scaling up met ${r.failed} failed requests${evidence}`);
+      if (r.failed > 0)
+        console.log(
+          `# autopilot: scaling up met ${r.failed} failed requests (s since the load started, cause): ` +
+            `${JSON.stringify(r.failures.slice(0, 50))}${evidence}`,
+        );
       assert.ok(
         r.failed <= r.sent * 0.001,
         `at most 0.1% failed while scaling up (${r.failed}/${r.sent})\n${describeLoad('scaling up', r)}\n` +
