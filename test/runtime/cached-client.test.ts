@@ -47,6 +47,16 @@ const desired = () => ({
   data: { k: 'v' },
 });
 
+/** A 422 with no causes, as the API server writes a failed JSON-patch test and a webhook may write its refusal. */
+const bare422 = (message: string, reason?: string) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  status: 'Failure',
+  message,
+  ...(reason ? { reason } : {}),
+  code: 422,
+});
+
 describe('CachedClient: reads see our writes', { timeout: 10_000 }, () => {
   test('an object just created is read back from the cache, with no request', async () => {
     server.on('POST', '/api/v1/namespaces/default/configmaps', (req, reply) =>
@@ -159,14 +169,7 @@ describe('CachedClient: replaceStatus', { timeout: 10_000 }, () => {
   test("the API server's bare 422 for a failed test becomes a 409 uid precondition failure: 'replaced'", async () => {
     // What the API server answers when a JSON patch's test operation fails: 422, no causes.
     server.on('PATCH', `${objectPath}/status`, (_req, reply) =>
-      reply.send(422, {
-        kind: 'Status',
-        apiVersion: 'v1',
-        status: 'Failure',
-        message: 'the server rejected our request due to an error in our request',
-        reason: 'Invalid',
-        code: 422,
-      }),
+      reply.send(422, bare422('the server rejected our request due to an error in our request', 'Invalid')),
     );
     await assert.rejects(client.replaceStatus(configMaps, object, {}), (err: ApiError) => {
       assert.equal(err.status, 409);
@@ -190,6 +193,8 @@ describe('CachedClient: replaceStatus', { timeout: 10_000 }, () => {
 });
 
 describe('CachedClient: patchFields', { timeout: 10_000 }, () => {
+  const withUid = () => ({ ...desired(), metadata: { ...desired().metadata, uid: 'u1' } });
+
   test('a JSON patch guarded by the uid, remembered as an apply of the form it stands for', async () => {
     server.on('PATCH', objectPath, (_req, reply) =>
       reply.json({
@@ -197,7 +202,7 @@ describe('CachedClient: patchFields', { timeout: 10_000 }, () => {
         metadata: { name: 'a', namespace: 'default', uid: 'u1', resourceVersion: '12' },
       }),
     );
-    const body = { ...desired(), metadata: { ...desired().metadata, uid: 'u1' } };
+    const body = withUid();
     await client.patchFields(configMaps, body, [{ op: 'add', path: '/data/k', value: 'v' }]);
     const sent = server.requests[0];
     assert.equal(sent?.headers['content-type'], 'application/json-patch+json');
@@ -216,16 +221,9 @@ describe('CachedClient: patchFields', { timeout: 10_000 }, () => {
 
   test("a failed uid test (the API server's bare 422) is 'replaced'", async () => {
     server.on('PATCH', objectPath, (_req, reply) =>
-      reply.send(422, {
-        kind: 'Status',
-        apiVersion: 'v1',
-        status: 'Failure',
-        message: 'the server rejected our request due to an error in our request',
-        reason: 'Invalid',
-        code: 422,
-      }),
+      reply.send(422, bare422('the server rejected our request due to an error in our request', 'Invalid')),
     );
-    const body = { ...desired(), metadata: { ...desired().metadata, uid: 'u1' } };
+    const body = withUid();
     await assert.rejects(client.patchFields(configMaps, body, []), (err: ApiError) => {
       assert.equal(classify(err).kind, 'replaced');
       return true;
@@ -235,15 +233,9 @@ describe('CachedClient: patchFields', { timeout: 10_000 }, () => {
 
   test("a validating webhook's bare 422 stays a denial, naming the webhook", async () => {
     server.on('PATCH', objectPath, (_req, reply) =>
-      reply.send(422, {
-        kind: 'Status',
-        apiVersion: 'v1',
-        status: 'Failure',
-        message: 'admission webhook "cap.example.com" denied the request: at most 2 replicas',
-        code: 422,
-      }),
+      reply.send(422, bare422('admission webhook "cap.example.com" denied the request: at most 2 replicas')),
     );
-    const body = { ...desired(), metadata: { ...desired().metadata, uid: 'u1' } };
+    const body = withUid();
     await assert.rejects(client.patchFields(configMaps, body, []), (err: ApiError) => {
       assert.equal(err.status, 422);
       assert.equal(classify(err).kind, 'denied');

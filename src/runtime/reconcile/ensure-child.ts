@@ -164,11 +164,11 @@ function narrowWrite(
   const operations: unknown[] = [];
   for (const path of paths) {
     const keys = path.split('.');
-    const value = keys.reduce<unknown>((o, k) => (o as Json | undefined)?.[k], wanted);
+    const value = valueAt(wanted, keys);
     if (value === undefined || value === null || typeof value === 'object') continue; // scalars only
-    if (keys.reduce<unknown>((o, k) => (o as Json | undefined)?.[k], fixed) === value) continue;
+    if (valueAt(fixed, keys) === value) continue;
     // A JSON patch's add needs the parent to exist: without it, only the whole form can write this.
-    const parent = keys.slice(0, -1).reduce<unknown>((o, k) => (o as Json | undefined)?.[k], fixed);
+    const parent = valueAt(fixed, keys.slice(0, -1));
     if (typeof parent !== 'object' || parent === null || Array.isArray(parent)) return undefined;
     fixed = withValue(fixed, keys, value);
     const pointer = keys.map((k) => k.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
@@ -187,10 +187,15 @@ function onlyAt(
   let overlaid = object as Json;
   for (const path of paths) {
     const keys = path.split('.');
-    const value = keys.reduce<unknown>((o, k) => (o as Json | undefined)?.[k], wanted);
+    const value = valueAt(wanted, keys);
     if (value !== undefined) overlaid = withValue(overlaid, keys, value);
   }
   return !findDrift(wanted, overlaid, { exact });
+}
+
+/** The value at `keys` in `o` (undefined where the path ends early). */
+function valueAt(o: unknown, keys: readonly string[]): unknown {
+  return keys.reduce<unknown>((at, k) => (at as Json | undefined)?.[k], o);
 }
 
 /** A copy of `o` with `keys` set to `value`, sharing everything off that path. */
