@@ -23,6 +23,7 @@ import { imageNames, nodeBaseImage } from '../../hack/cluster/real-node/images.t
 import { readSysctl } from '../../hack/cluster/real-node/machine-facts.ts';
 import { operatorImage } from '../../hack/cluster/real-node/operator-image.ts';
 import { type MachineSnapshot, machineSnapshot } from '../support/machine-snapshot.ts';
+import { servingNodePort } from '../support/node-port.ts';
 import { waitUntilGone } from '../support/processes.ts';
 
 const run = promisify(execFile);
@@ -223,11 +224,9 @@ describe('real mode', () => {
       assert.match(pod.status.podIP, /^10\.77\.0\.\d+$/);
     }
     const url = `http://127.0.0.1:${nodePort}/`;
-    await until(
-      'the NodePort to answer',
-      async () => ((await getOnce(url)).status === 200 ? true : undefined),
-      30_000,
-    );
+    // kube-proxy's rules first: a request refused before then would refuse a later one from the same
+    // source port (test/support/node-port.ts).
+    await servingNodePort(ns, 'web', nodePort, 2, { timeoutMs: 30_000 });
     // 60 requests, one new connection each, at most 20 per second.
     const servedBy = new Map<string, number>();
     for (let i = 0; i < 60; i++) {

@@ -22,6 +22,7 @@ import type { RawClient } from '../../hack/cluster/raw-client.ts';
 import { programmedRules, type ServiceRules } from '../../hack/cluster/real-node/proxy-rules.ts';
 import { describeLoad, type LoadResult, percentile, runLoad } from '../../hack/traffic/load.ts';
 import { sliceEndpoints } from '../support/endpoint-slices.ts';
+import { servingNodePort } from '../support/node-port.ts';
 import {
   createElasticWeb,
   createNamespace,
@@ -103,26 +104,6 @@ function nodePortUrl(port: number): string {
 }
 
 /**
- * Waits until kube-proxy sends the ElasticWeb's Service to each of its `count` pods (its nat rules,
- * not the EndpointSlice: kube-proxy applies a slice on its next sync) and the NodePort answers 10
- * times in a row. What is measured here is the service once it exists.
- */
-async function serving(name: string, port: number, count: number): Promise<void> {
-  await waitFor(`kube-proxy to program ${count} endpoints for ${name}`, async () =>
-    (await programmedRules(ns, name)).endpoints.length === count ? true : undefined,
-  );
-  let inRow = 0;
-  await waitFor(`NodePort ${port} answering`, async () => {
-    const ok = await fetch(nodePortUrl(port), { signal: AbortSignal.timeout(2000) }).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    inRow = ok ? inRow + 1 : 0;
-    return inRow >= 10 ? true : undefined;
-  });
-}
-
-/**
  * What a load saw and, on the same clock, each change meanwhile of kube-proxy's rules for the Service
  * and of its EndpointSlices' conditions.
  */
@@ -169,7 +150,7 @@ describe('real traffic through the NodePort', () => {
       totalQPS: 2400,
     });
     await settled('sample', 3);
-    await serving('sample', 30003, 3);
+    await servingNodePort(ns, 'sample', 30003, 3);
     const res = await fetch(nodePortUrl(30003));
     assert.equal(res.status, 200);
     assert.match(await res.text(), /Welcome to nginx!/);
@@ -200,8 +181,8 @@ describe('real traffic through the NodePort', () => {
     });
     await settled('left', 2);
     await settled('right', 2);
-    await serving('left', 30011, 2);
-    await serving('right', 30012, 2);
+    await servingNodePort(ns, 'left', 30011, 2);
+    await servingNodePort(ns, 'right', 30012, 2);
     for (const [name, port] of [
       ['left', 30011],
       ['right', 30012],
@@ -238,7 +219,7 @@ describe('under a steady 100 requests a second, nothing is dropped', () => {
     await settled(name, 3);
     // The load must meet a Service that exists: kube-proxy programs the NodePort a moment after the
     // pods turn Ready (a CI run measured the rollout's first 0.47 s as refused for this reason alone).
-    await serving(name, 30100, 3);
+    await servingNodePort(ns, name, 30100, 3);
   });
 
   const record = async (what: string, load: LoadWithEvidence) => {
@@ -314,7 +295,7 @@ describe('under a steady 100 requests a second, nothing is dropped', () => {
     await patchSpec(name, { totalQPS: 300 });
     await settled(name, 3);
     // As in before(): the load starts once kube-proxy sends to all 3, so what it measures is the eviction.
-    await serving(name, 30100, 3);
+    await servingNodePort(ns, name, 30100, 3);
     let secondRefused: number | undefined;
     const load = await underLoad(
       name,
