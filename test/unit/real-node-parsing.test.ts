@@ -81,9 +81,11 @@ const rules = `*nat
 -A KUBE-SVC-TDW3UCN7SAAR3OGA -m comment --comment "p/web:http -> 10.77.0.3:80" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-CBQTOBAS2DC2PJYQ
 -A KUBE-SVC-TDW3UCN7SAAR3OGA -m comment --comment "p/web:http -> 10.77.0.4:80" -j KUBE-SEP-C3ZJ2PVEBOY5HGSC
 -A KUBE-SVC-AAAAAAAAAAAAAAAA -m comment --comment "p/web-two:http -> 10.77.0.9:80" -j KUBE-SEP-BBBBBBBBBBBBBBBB
+-A KUBE-SVC-CCCCCCCCCCCCCCCC -m comment --comment "p/we -> 10.77.0.7:80" -j KUBE-SEP-DDDDDDDDDDDDDDDD
 COMMIT
 *filter
 -A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "p/gone:http has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30201 -j REJECT --reject-with icmp-port-unreachable
+-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "p/bare has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30202 -j REJECT --reject-with icmp-port-unreachable
 COMMIT
 `;
 
@@ -95,4 +97,9 @@ test("a Service's rules: the endpoints are its KUBE-SVC chain's jumps, and a ref
   assert.deepEqual(serviceRules(rules, 'p', 'web-two'), { endpoints: ['10.77.0.9:80'], rejected: false });
   assert.deepEqual(serviceRules(rules, 'p', 'gone'), { endpoints: [], rejected: true });
   assert.deepEqual(serviceRules(rules, 'q', 'web'), { endpoints: [], rejected: false });
+});
+
+test('a Service whose port has no name: kube-proxy comments it as `ns/name` alone', () => {
+  assert.deepEqual(serviceRules(rules, 'p', 'we'), { endpoints: ['10.77.0.7:80'], rejected: false });
+  assert.deepEqual(serviceRules(rules, 'p', 'bare'), { endpoints: [], rejected: true });
 });

@@ -6,7 +6,7 @@
  *
  * kube-proxy's iptables mode writes, per Service:
  *  - in the nat table, one jump per serving endpoint in the Service's KUBE-SVC chain, commented
- *    `"<namespace>/<service>:<port name> -> <ip>:<port>"`;
+ *    `"<namespace>/<service>:<port name> -> <ip>:<port>"` (no `:<port name>` for an unnamed port);
  *  - in the filter table, when no endpoint serves, a REJECT commented
  *    `"<namespace>/<service>:<port name> has no endpoints"`: a client then sees a refused connection.
  */
@@ -24,12 +24,13 @@ export interface ServiceRules {
 
 /** The rules for `namespace/service` in iptables-save text (all tables or some). */
 export function serviceRules(iptablesSave: string, namespace: string, service: string): ServiceRules {
-  const prefix = `${namespace}/${service}:`;
+  const name = `${namespace}/${service}`;
   const endpoints = new Set<string>();
   let rejected = false;
   for (const line of iptablesSave.split('\n')) {
     const comment = /--comment "([^"]+)"/.exec(line)?.[1];
-    if (!comment?.startsWith(prefix)) continue;
+    // `ns/name:port` for a named port, `ns/name` alone for an unnamed one (kube-proxy's fmtPortName).
+    if (!comment?.startsWith(`${name}:`) && !comment?.startsWith(`${name} `)) continue;
     const jump = / -> (\S+)$/.exec(comment);
     if (jump?.[1] && line.startsWith('-A KUBE-SVC-')) endpoints.add(jump[1]);
     else if (comment.endsWith(' has no endpoints') && line.includes('-j REJECT')) rejected = true;
