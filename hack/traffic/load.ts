@@ -31,8 +31,6 @@ export interface LoadResult {
   lastAnswerBy: Record<string, number>;
   /** Per second since the start: requests started, for plots. */
   perSecond: { second: number; sent: number; ok: number; failed: number }[];
-  /** Connections refused and tried again (see LoadOptions.retryRefused), each: seconds since the start. */
-  refusedRetried: number[];
 }
 
 export interface LoadOptions {
@@ -45,12 +43,6 @@ export interface LoadOptions {
   /** A response header naming the server (pod) that answered, tallied in byServer. */
   serverHeader?: string;
   signal?: AbortSignal;
-  /**
-   * Try a connection refused at once again, up to this many times (default 0). A refused connection
-   * carried no byte of the request, so a proxy retries it safely (Envoy's `connect-failure`, nginx's
-   * `proxy_next_upstream error`). Every such retry is counted in `refusedRetried`, never hidden.
-   */
-  retryRefused?: number;
 }
 
 /** Hard limits, whatever a test asks: 1,000 requests a second, 10 minutes. */
@@ -71,7 +63,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     byServer: {},
     lastAnswerBy: {},
     perSecond: [],
-    refusedRetried: [],
   };
   const timeoutMs = options.timeoutMs ?? 5000;
   const maxInFlight = options.maxInFlight ?? 500;
@@ -90,8 +81,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   };
   let inFlight = 0;
   const pending: Promise<void>[] = [];
-  const retries = options.retryRefused ?? 0;
-  const one = (at: number, attempt = 0, t0 = performance.now()): Promise<void> =>
+  const one = (at: number, t0 = performance.now()): Promise<void> =>
     new Promise((resolve) => {
       inFlight++;
       const req = request(
@@ -127,13 +117,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (err) => {
         inFlight--;
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ECONNREFUSED' && attempt < retries) {
-          result.refusedRetried.push(Math.round(performance.now() - started) / 1000);
-          resolve(one(at, attempt + 1, t0));
-          return;
-        }
-        fail(code ?? err.message, at);
+        fail((err as NodeJS.ErrnoException).code ?? err.message, at);
         resolve();
       });
       req.end();
@@ -177,8 +161,5 @@ export function describeLoad(what: string, r: LoadResult): string {
   const errors = Object.entries(r.errors)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-  const retried = r.refusedRetried.length
-    ? ` refused-then-retried=${r.refusedRetried.length} (at ${r.refusedRetried.join(', ')} s)`
-    : '';
-  return `# ${what}: sent=${r.sent} ok=${r.ok} failed=${r.failed}${errors ? ` (${errors})` : ''}${retried} p50=${p(percentile(r.latenciesMs, 50))} p99=${p(percentile(r.latenciesMs, 99))}`;
+  return `# ${what}: sent=${r.sent} ok=${r.ok} failed=${r.failed}${errors ? ` (${errors})` : ''} p50=${p(percentile(r.latenciesMs, 50))} p99=${p(percentile(r.latenciesMs, 99))}`;
 }
