@@ -122,8 +122,7 @@ before(async () => {
     singlePodsQPS: 25,
     autoscaling: { mode: 'Observed', targetUtilization: 80, scaleDownStabilizationSeconds: windowSeconds },
   });
-  // On kube-proxy's rules first: a request refused before the pod is Ready would refuse a later one
-  // from the same source port (see test/support/node-port.ts).
+  // Never the NodePort before kube-proxy's rules: see test/support/node-port.ts.
   await servingNodePort(ns, name, port, 1, { timeoutMs: 180_000 });
   await waitFor(
     'one Ready pod, measured',
@@ -296,7 +295,10 @@ describe('Observed mode on real traffic', () => {
       async () => ((await deployment('declared')).status.readyReplicas === 2 ? true : undefined),
       120_000,
     );
-    await runLoad({ url: 'http://127.0.0.1:30401/', steps: [{ rps: 150, seconds: 20 }] });
+    await servingNodePort(ns, 'declared', 30401, 2);
+    const load = await runLoad({ url: 'http://127.0.0.1:30401/', steps: [{ rps: 150, seconds: 20 }] });
+    // The traffic reached the pods: otherwise "traffic does not move it" would hold for no traffic.
+    assert.equal(load.failed, 0, describeLoad('declared', load));
     const d = await deployment('declared');
     assert.equal(d.spec.replicas, 2, 'traffic does not move a Declared ElasticWeb');
     assert.deepEqual(

@@ -224,8 +224,7 @@ describe('real mode', () => {
       assert.match(pod.status.podIP, /^10\.77\.0\.\d+$/);
     }
     const url = `http://127.0.0.1:${nodePort}/`;
-    // kube-proxy's rules first: a request refused before then would refuse a later one from the same
-    // source port (test/support/node-port.ts).
+    // Never the NodePort before kube-proxy's rules: see test/support/node-port.ts.
     await servingNodePort(ns, 'web', nodePort, 2, { timeoutMs: 30_000 });
     // 60 requests, one new connection each, at most 20 per second.
     const servedBy = new Map<string, number>();

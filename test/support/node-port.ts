@@ -20,20 +20,19 @@ import { programmedRules } from '../../hack/cluster/real-node/proxy-rules.ts';
 import { waitFor } from './operator.ts';
 
 /**
- * Resolves when kube-proxy sends `namespace/service` to exactly `endpoints` pods and the NodePort on
- * 127.0.0.1 then answers HTTP 200 `inRow` times in a row.
+ * Resolves when kube-proxy sends `namespace/service` to exactly `count` pods and the NodePort on
+ * 127.0.0.1 then answers HTTP 200 `inRow` times in a row. `timeoutMs` bounds each of the two waits.
  */
 export async function servingNodePort(
   namespace: string,
   service: string,
   port: number,
-  endpoints: number,
+  count: number,
   { inRow = 10, timeoutMs = 60_000 } = {},
 ): Promise<void> {
   await waitFor(
-    `kube-proxy to program ${endpoints} endpoints for ${namespace}/${service}`,
-    async () =>
-      (await programmedRules(namespace, service)).endpoints.length === endpoints ? true : undefined,
+    `kube-proxy to program ${count} endpoints for ${namespace}/${service}`,
+    async () => ((await programmedRules(namespace, service)).endpoints.length === count ? true : undefined),
     timeoutMs,
   );
   let answered = 0;
