@@ -136,7 +136,7 @@ export async function ensureOwnedChild<T extends KubeObject>(
       if (back.length > 0) client.markUnremovable(type, key, back);
     }
     const applied = await client.apply<T>(type, body);
-    const remaining = findDrift({ metadata: desired.metadata, spec: desired.spec }, applied);
+    const remaining = findDrift(wanted, applied);
     return {
       object: applied,
       updated: true,
