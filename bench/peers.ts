@@ -57,7 +57,7 @@ export function command(
         ...args,
         '--metrics-secure=false',
       ],
-      env: { NODE_OPTIONS: ourNodeOptions() },
+      env: { ...entry.env, NODE_OPTIONS: ourNodeOptions() },
     };
   }
   return {

@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       '--log-format=text',
       ...(prometheus ? [`--prometheus-url=${prometheus}`] : []),
     ],
-    { stdio: 'inherit' },
+    { stdio: 'inherit', env: { ...process.env, ...entry.env } },
   );
   const stop = () => operator.kill('SIGTERM');
   process.on('SIGINT', stop);

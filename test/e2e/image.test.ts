@@ -45,6 +45,7 @@ describe('Dockerfile', () => {
     const entry = imageEntrypoint();
     assert.equal(entry.script, 'dist/cmd/elasticweb-operator.js');
     assert.deepEqual(entry.nodeArgs, ['--max-semi-space-size=8', '--expose-gc']);
+    assert.deepEqual(entry.env, { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' });
   });
 
   test('npm start runs the sources with the same node flags as the image', () => {

@@ -60,7 +60,7 @@ export class OperatorProcess {
         '--log-level=debug',
         ...extraArgs,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...imageEntrypoint().env } },
     );
     return new OperatorProcess(child, metricsPort, healthPort);
   }
