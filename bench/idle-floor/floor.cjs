@@ -5,19 +5,9 @@
 // itself costs. Plain CommonJS, so no loader beyond Node's own is involved.
 const https = require('node:https');
 const http = require('node:http');
-const fs = require('node:fs');
+const { connect } = require('../json-kubeconfig-agent.cjs');
 
-const kubeconfig = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const cluster = kubeconfig.clusters[0].cluster;
-const user = kubeconfig.users[0].user;
-const b64 = (s) => (s ? Buffer.from(s, 'base64') : undefined);
-const agent = new https.Agent({
-  keepAlive: true,
-  ca: b64(cluster['certificate-authority-data']),
-  cert: b64(user['client-certificate-data']),
-  key: b64(user['client-key-data']),
-});
-const headers = user.token ? { authorization: `Bearer ${user.token}` } : {};
+const { server, agent, headers } = connect(process.argv[2]);
 const paths = [
   '/apis/elasticweb.example.com/v1/elasticwebs',
   '/apis/apps/v1/deployments',
@@ -25,13 +15,13 @@ const paths = [
   '/apis/policy/v1/poddisruptionbudgets',
 ];
 for (const path of paths) {
-  https.get(`${cluster.server}${path}?limit=500`, { agent, headers }, (res) => {
+  https.get(`${server}${path}?limit=500`, { agent, headers }, (res) => {
     let body = '';
     res.setEncoding('utf8');
     res.on('data', (d) => (body += d));
     res.on('end', () => {
       const rv = JSON.parse(body).metadata.resourceVersion;
-      const watch = `${cluster.server}${path}?watch=1&allowWatchBookmarks=true&resourceVersion=${rv}`;
+      const watch = `${server}${path}?watch=1&allowWatchBookmarks=true&resourceVersion=${rv}`;
       https.get(watch, { agent, headers }, (w) => w.resume());
     });
   });
