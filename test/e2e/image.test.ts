@@ -48,6 +48,24 @@ describe('Dockerfile', () => {
     assert.deepEqual(entry.env, { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' });
   });
 
+  test("the environment read for the image is its final stage's ENV lines only", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elasticweb-dockerfile-'));
+    try {
+      const file = join(dir, 'Dockerfile');
+      const entry = 'ENTRYPOINT ["/nodejs/bin/node", "--x", "dist/y.js"]';
+      writeFileSync(
+        file,
+        ['FROM a AS build', 'ENV BUILD_ONLY=1', 'FROM b', 'ENV A=1 B=two', entry].join('\n'),
+      );
+      assert.deepEqual(imageEntrypoint(file).env, { A: '1', B: 'two' });
+      // A form it does not parse is refused rather than read wrong.
+      writeFileSync(file, ['FROM b', 'ENV A="one two"', entry].join('\n'));
+      assert.throws(() => imageEntrypoint(file), /ENV line this reader does not understand/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('npm start runs the sources with the same node flags as the image', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
