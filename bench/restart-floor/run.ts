@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { ensureBinaries } from '../../hack/cluster/binaries.ts';
 import { elasticWebType } from '../../src/api/v1/elasticweb.ts';
 import { managedByLabel, managedByValue } from '../../src/controllers/elasticweb/desired.ts';
-import { apps, core, policy, resourcePath } from '../../src/runtime/client/resource-type.ts';
+import { apps, core, policy, resourcePath } from '../../src/runtime/index.ts';
 import { identity, startCluster, waitApiServerIdle } from '../cluster.ts';
 import { ensureBuilt, type PeerName } from '../peers.ts';
 import { checkConverged, prepareScale, runScale, type ScaleState } from '../scenarios/scale.ts';
