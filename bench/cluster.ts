@@ -2,7 +2,7 @@
  * One fresh api-mode cluster per measured run (etcd + kube-apiserver, ~3 s to start), with the CRD,
  * and a ServiceAccount identity per client so the audit log attributes every request to who made it.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster } from '../hack/cluster/local-cluster.ts';
@@ -159,6 +159,15 @@ export async function identity(
   const kubeconfig = await bc.cluster.writeServiceAccountKubeconfig('bench-system', name);
   const token = await bc.cluster.tokenFor('bench-system', name, 7200);
   return { kubeconfig, token };
+}
+
+/**
+ * Writes, as JSON, a kubeconfig for `bc`'s server and CA with `token` as its only user, at `path`
+ * (mode 600): the form the bare Node clients read (json-kubeconfig-agent.cjs), which have no YAML parser.
+ */
+export function writeJsonKubeconfig(bc: BenchCluster, token: string, path: string): void {
+  const json = { ...bc.cluster.kubeconfig, users: [{ name: 'sa', user: { token } }] };
+  writeFileSync(path, JSON.stringify(json), { mode: 0o600 });
 }
 
 export async function createNamespaces(admin: Kube, names: string[]): Promise<void> {

@@ -12,12 +12,12 @@
  * settle (bench/rss.ts). Prints a table of medians and ranges.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageEntrypoint } from '../../hack/entrypoint.ts';
 import { bareNodeArgs } from '../bare-node.ts';
-import { createNamespaces, elasticWeb, identity, startCluster } from '../cluster.ts';
+import { createNamespaces, elasticWeb, identity, startCluster, writeJsonKubeconfig } from '../cluster.ts';
 import { ewPath, sleep } from '../kube.ts';
 import { command, ensureBuilt } from '../peers.ts';
 import { settledRss } from '../rss.ts';
@@ -38,13 +38,7 @@ try {
   // the same server, CA and token as JSON.
   const { kubeconfig, token } = await identity(bc, 'idle-floor');
   const jsonKubeconfig = join(scratch, 'kubeconfig.json');
-  writeFileSync(
-    jsonKubeconfig,
-    JSON.stringify({ ...bc.cluster.kubeconfig, users: [{ name: 'sa', user: { token } }] }),
-    {
-      mode: 0o600,
-    },
-  );
+  writeJsonKubeconfig(bc, token, jsonKubeconfig);
   const nodeArgs = imageEntrypoint().nodeArgs;
   const ports = ['--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0'];
   const subjects: Record<string, () => { program: string; args: string[]; env: Record<string, string> }> = {

@@ -1,5 +1,5 @@
 /**
- * node bench/restart-floor/run.ts [rounds] [--state-ts=DIR] [--state-go=DIR]
+ * node bench/restart-floor/run.ts [rounds] [--state-ts=DIR] [--state-go=DIR] [--keep-states=DIR]
  *
  * What bounds the restart goal (restart at 10,000 no worse than the better Go peer, which is the
  * tutorial's controller). Side by side, each on a fresh cluster holding 10,000 converged ElasticWebs
@@ -12,10 +12,11 @@
  *  - the list floor of the tutorial: the same bare lister on the two kinds it caches (ElasticWebs and
  *    every Deployment). The tutorial itself decodes Deployments as protobuf, on every core.
  * In `rounds` rounds (default 3), ABBA. Preparing the two states takes about 12 minutes; a saved etcd
- * data folder of each (from an earlier run's --keep-states) can be passed instead.
+ * data folder of each can be passed instead: --keep-states=DIR copies the prepared ones to
+ * DIR/ts-10000 and DIR/go-10000.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,7 +24,7 @@ import { ensureBinaries } from '../../hack/cluster/binaries.ts';
 import { elasticWebType } from '../../src/api/v1/elasticweb.ts';
 import { managedByLabel, managedByValue } from '../../src/controllers/elasticweb/desired.ts';
 import { apps, core, policy, resourcePath } from '../../src/runtime/index.ts';
-import { identity, startCluster, waitApiServerIdle } from '../cluster.ts';
+import { identity, startCluster, waitApiServerIdle, writeJsonKubeconfig } from '../cluster.ts';
 import { ensureBuilt, type PeerName } from '../peers.ts';
 import { checkConverged, prepareScale, runScale, type ScaleState } from '../scenarios/scale.ts';
 import { median } from '../stats.ts';
@@ -83,8 +84,7 @@ async function listFloor(peer: PeerName, paths: string[]): Promise<number> {
     await checkConverged(bc, peer, objects, namespaces);
     await waitApiServerIdle(bc);
     const kubeconfig = join(scratch, 'kubeconfig.json');
-    const json = { ...bc.cluster.kubeconfig, users: [{ name: 'sa', user: { token } }] };
-    writeFileSync(kubeconfig, JSON.stringify(json), { mode: 0o600 });
+    writeJsonKubeconfig(bc, token, kubeconfig);
     const spawnedAt = Date.now();
     const child = spawn(process.execPath, [join(here, 'lister.cjs'), kubeconfig, ...paths], {
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -248,7 +248,10 @@ export function allVerified(
   return reconciles >= objects && depth === 0 && busy === 0 ? { at: Date.now(), clock: 'poll' } : undefined;
 }
 
-/** The external watcher confirms the starting point: every ElasticWeb converged, status included (it also fills the API server's watch caches). */
+/**
+ * The external watcher confirms the starting point: every ElasticWeb converged, status included (it
+ * also fills the API server's watch caches).
+ */
 export async function checkConverged(
   bc: BenchCluster,
   peer: PeerName,

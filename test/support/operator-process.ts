@@ -46,10 +46,11 @@ export class OperatorProcess {
   ): Promise<OperatorProcess> {
     const metricsPort = await freePort();
     const healthPort = await freePort();
+    const image = imageEntrypoint();
     const child = spawn(
       process.execPath,
       [
-        ...imageEntrypoint().nodeArgs,
+        ...image.nodeArgs,
         ...nodeArgs,
         entryPoint,
         `--kubeconfig=${kubeconfig}`,
@@ -60,7 +61,7 @@ export class OperatorProcess {
         '--log-level=debug',
         ...extraArgs,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...imageEntrypoint().env } },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...image.env } },
     );
     return new OperatorProcess(child, metricsPort, healthPort);
   }
