@@ -25,6 +25,7 @@ export {
 } from './client/errors.ts';
 export type { ObjectWithMeta, RequestRecord } from './client/kube-client.ts';
 export { KubeClient } from './client/kube-client.ts';
+export { type ListSchema, protobufLists } from './client/protobuf/builtin-messages.ts';
 export {
   apps,
   coordination,

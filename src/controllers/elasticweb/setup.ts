@@ -15,6 +15,7 @@ import {
   MaxOfRateLimiter,
   newControllerManagedBy,
   policy,
+  protobufLists,
 } from '../../runtime/index.ts';
 import { Autoscaler } from './autoscaling/autoscaler.ts';
 import { prometheusClient } from './autoscaling/prometheus.ts';
@@ -56,11 +57,17 @@ export function setupElasticWebController(manager: Manager, options: ElasticWebC
       labelSelector: owned,
       transform: slimDeployment,
       prune: deploymentPrune,
+      protobuf: protobufLists.deployments,
     })
-    .owns<CachedService>(core.services, { labelSelector: owned, transform: slimService })
+    .owns<CachedService>(core.services, {
+      labelSelector: owned,
+      transform: slimService,
+      protobuf: protobufLists.services,
+    })
     .owns<CachedDisruptionBudget>(policy.podDisruptionBudgets, {
       labelSelector: owned,
       transform: slimDisruptionBudget,
+      protobuf: protobufLists.podDisruptionBudgets,
     })
     // A deleted Service frees its NodePort for whoever was refused it.
     .watches<CachedService>(core.services, (service, event) =>

@@ -8,6 +8,7 @@
  */
 
 import type { KubeClient } from '../client/kube-client.ts';
+import type { ListSchema } from '../client/protobuf/builtin-messages.ts';
 import type { ResourceType } from '../client/resource-type.ts';
 import { keyOf } from '../client/resource-type.ts';
 import { type Clock, realClock } from '../clock.ts';
@@ -70,6 +71,8 @@ export interface InformerOptions<T> {
   /** Backoff of a failing list/watch (defaults 800 ms doubling to 30 s). */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Lists ask for protobuf and decode what this names (see ListTransformOptions.protobuf). */
+  protobuf?: ListSchema;
   /** Called when `transform` throws for an object (which is then not cached). */
   onTransformError?: (type: ResourceType) => void;
 }
@@ -110,6 +113,7 @@ export class Informer<T extends KubeObject> {
       idleTimeoutMs: options.idleTimeoutMs,
       initialBackoffMs: options.initialBackoffMs,
       maxBackoffMs: options.maxBackoffMs,
+      protobuf: options.protobuf,
     });
   }
 

@@ -19,6 +19,7 @@
 
 import { classify, WatchIdleError } from '../client/errors.ts';
 import type { KubeClient, WatchEvent } from '../client/kube-client.ts';
+import type { ListSchema } from '../client/protobuf/builtin-messages.ts';
 import type { ResourceType } from '../client/resource-type.ts';
 import { type Clock, realClock, sleep } from '../clock.ts';
 import type { Logger } from '../log/logger.ts';
@@ -58,6 +59,8 @@ export interface WatcherOptions<T, R> {
   idleTimeoutMs?: number;
   /** A watch that ends sooner than this having delivered nothing counts as a failure (default 1 s). */
   minWatchMs?: number;
+  /** Lists ask for protobuf and decode what this names (see ListTransformOptions.protobuf). */
+  protobuf?: ListSchema;
 }
 
 export class Watcher<T, R> {
@@ -65,10 +68,13 @@ export class Watcher<T, R> {
   readonly #clock: Clock;
   #relists = 0;
   #watchRestarts = 0;
+  /** Cleared when a protobuf list held what the schema cannot read: later lists are JSON. */
+  #protobuf: ListSchema | undefined;
 
   constructor(options: WatcherOptions<T, R>) {
     this.#o = options;
     this.#clock = options.clock ?? realClock;
+    this.#protobuf = options.protobuf;
   }
 
   get stats(): { relists: number; watchRestarts: number } {
@@ -149,6 +155,11 @@ export class Watcher<T, R> {
       labelSelector: this.#o.labelSelector,
       fieldSelector: this.#o.fieldSelector,
       signal,
+      protobuf: this.#protobuf,
+      onProtobufUnsupported: (err) => {
+        this.#protobuf = undefined;
+        this.#o.log.warn({ err: err.message }, 'protobuf list unreadable; listing as JSON from now on');
+      },
       transform: (raw) => {
         try {
           return this.#o.transform(raw);

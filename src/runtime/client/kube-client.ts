@@ -23,6 +23,10 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { type Clock, realClock, sleep } from '../clock.ts';
 import { ApiError, NotLeaderError, type StatusBody, WatchIdleError } from './errors.ts';
+import type { ListSchema } from './protobuf/builtin-messages.ts';
+import { decodeListPage, decodeStatus, protobufContentType } from './protobuf/list.ts';
+import type { Json } from './protobuf/schema.ts';
+import { ProtobufUnsupported } from './protobuf/wire.ts';
 import { type ObjectKey, type ResourceType, resourcePath } from './resource-type.ts';
 import type { RestConfig, TlsOptions } from './rest-config.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -71,6 +75,8 @@ export interface RequestOptions {
   verb?: string;
   /** Overrides the client's per-request timeout. */
   timeoutMs?: number;
+  /** The Accept header (default application/json). */
+  accept?: string;
 }
 
 export interface ListOptions {
@@ -85,6 +91,13 @@ export interface ListOptions {
 export interface ListTransformOptions<T, R> extends ListOptions {
   /** Applied to each item as its page arrives, so full objects never pile up across pages. */
   transform: (item: T) => R;
+  /**
+   * Ask for protobuf, and decode only what this schema names (built-in kinds; the server answers
+   * JSON for the others, which is read as usual). `transform` then sees those fields only.
+   */
+  protobuf?: ListSchema;
+  /** The protobuf answer held what the schema cannot read: the list was read again as JSON. */
+  onProtobufUnsupported?: (err: ProtobufUnsupported) => void;
 }
 
 export interface List<T> {
@@ -187,14 +200,27 @@ export class KubeClient {
    * one page of full objects is alive at a time, not the whole list.
    */
   async listTransformed<T, R>(type: ResourceType, options: ListTransformOptions<T, R>): Promise<List<R>> {
+    if (options.protobuf) {
+      try {
+        return await this.#listPages(type, options, options.protobuf);
+      } catch (err) {
+        if (!(err instanceof ProtobufUnsupported)) throw err;
+        options.onProtobufUnsupported?.(err);
+      }
+    }
+    return this.#listPages(type, options, undefined);
+  }
+
+  async #listPages<T, R>(
+    type: ResourceType,
+    options: ListTransformOptions<T, R>,
+    protobuf: ListSchema | undefined,
+  ): Promise<List<R>> {
     const items: R[] = [];
     let continueToken: string | undefined;
     let resourceVersion = '';
     do {
-      const page = await this.request<{
-        items: T[];
-        metadata: { resourceVersion: string; continue?: string };
-      }>('GET', resourcePath(type, options.namespace), {
+      const request: RequestOptions = {
         verb: 'list',
         signal: options.signal,
         query: {
@@ -203,10 +229,39 @@ export class KubeClient {
           limit: options.limit ?? 500,
           continue: continueToken,
         },
-      });
-      for (const item of page.items) items.push(options.transform(item));
-      resourceVersion = page.metadata.resourceVersion;
-      continueToken = page.metadata.continue || undefined;
+      };
+      let page: { resourceVersion: string; continue: string | undefined };
+      if (protobuf) {
+        const { contentType, chunks } = await this.#exchange(
+          'GET',
+          resourcePath(type, options.namespace),
+          {
+            ...request,
+            accept: `${protobufContentType}, application/json`,
+          },
+          readChunks,
+        );
+        const transform = options.transform as unknown as (item: Json) => R;
+        if (contentType.startsWith(protobufContentType)) {
+          const decoded = decodeListPage(chunks, protobuf, transform);
+          for (const item of decoded.items) items.push(item);
+          page = decoded;
+        } else {
+          const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonListPage<T>;
+          for (const item of json.items) items.push(options.transform(item));
+          page = { resourceVersion: json.metadata.resourceVersion, continue: json.metadata.continue };
+        }
+      } else {
+        const json = await this.request<JsonListPage<T>>(
+          'GET',
+          resourcePath(type, options.namespace),
+          request,
+        );
+        for (const item of json.items) items.push(options.transform(item));
+        page = { resourceVersion: json.metadata.resourceVersion, continue: json.metadata.continue };
+      }
+      resourceVersion = page.resourceVersion;
+      continueToken = page.continue || undefined;
     } while (continueToken);
     return { items, resourceVersion };
   }
@@ -409,6 +464,17 @@ export class KubeClient {
 
   /** One API call, with the retries described at the top of the file; throws ApiError on failure. */
   async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+    const text = await this.#exchange(method, path, options, readBody);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** request, with the successful answer's body read by `read`. */
+  async #exchange<B>(
+    method: HttpMethod,
+    path: string,
+    options: RequestOptions,
+    read: (res: IncomingMessage) => Promise<B>,
+  ): Promise<B> {
     const verb = options.verb ?? defaultVerb(method);
     // Asked again just before the request goes out (see #send): the credential, the TLS material and
     // the rate limit may each make it wait, and the lease can lapse meanwhile.
@@ -423,12 +489,14 @@ export class KubeClient {
       const timeout = AbortSignal.timeout(options.timeoutMs ?? this.#options.timeoutMs ?? 60_000);
       const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
       let status: number;
-      let text: string;
+      let body: B | undefined;
+      let error: ApiError | undefined;
       let res: IncomingMessage;
       try {
         res = await this.#send(method, path, { ...options, signal }, refreshed, fence);
         status = res.statusCode ?? 0;
-        text = await readBody(res);
+        if (status >= 200 && status < 300) body = await read(res);
+        else error = await readError(method, path, res);
       } catch (err) {
         if (err instanceof NotLeaderError) throw err; // refused here, never sent
         this.#record(method, verb, path, 0, started);
@@ -445,8 +513,7 @@ export class KubeClient {
         throw this.#networkError(method, path, err);
       }
       this.#record(method, verb, path, status, started);
-      if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
-      const error = errorFrom(method, path, status, text, res.headers['retry-after']);
+      if (!error) return body as B;
       if (status === 401 && !refreshed) {
         refreshed = true; // a rotated token or client certificate: ask for the credential again, once
         continue;
@@ -500,7 +567,7 @@ export class KubeClient {
     fence?: () => void,
   ): Promise<IncomingMessage> {
     const headers: Record<string, string> = {
-      accept: 'application/json',
+      accept: options.accept ?? 'application/json',
       'user-agent': this.#options.userAgent,
     };
     const authorization = await this.config.authorization(refresh);
@@ -567,12 +634,41 @@ async function readBody(res: IncomingMessage): Promise<string> {
   return text;
 }
 
+/** The body as the socket's chunks, with its content type. */
+async function readChunks(res: IncomingMessage): Promise<{ contentType: string; chunks: Buffer[] }> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return { contentType: res.headers['content-type'] ?? '', chunks };
+}
+
+/** The ApiError a failed answer stands for, its Status read as JSON or protobuf. */
+async function readError(method: string, path: string, res: IncomingMessage): Promise<ApiError> {
+  const status = res.statusCode ?? 0;
+  if ((res.headers['content-type'] ?? '').startsWith(protobufContentType)) {
+    const { chunks } = await readChunks(res);
+    const body = decodeStatus(chunks) ?? { message: `HTTP ${status}` };
+    return new ApiError({
+      status,
+      method,
+      path,
+      body,
+      retryAfterSeconds: retryAfter(res.headers['retry-after']),
+    });
+  }
+  return errorFrom(method, path, status, await readBody(res), res.headers['retry-after']);
+}
+
+function retryAfter(header: string | undefined): number | undefined {
+  const seconds = header === undefined ? Number.NaN : Number.parseInt(header, 10);
+  return Number.isFinite(seconds) ? seconds : undefined;
+}
+
 function errorFrom(
   method: string,
   path: string,
   status: number,
   text: string,
-  retryAfter: string | undefined,
+  header: string | undefined,
 ): ApiError {
   let body: StatusBody;
   try {
@@ -580,14 +676,7 @@ function errorFrom(
   } catch {
     body = { message: text.slice(0, 500) || `HTTP ${status}` };
   }
-  const seconds = retryAfter === undefined ? Number.NaN : Number.parseInt(retryAfter, 10);
-  return new ApiError({
-    status,
-    method,
-    path,
-    body,
-    retryAfterSeconds: Number.isFinite(seconds) ? seconds : undefined,
-  });
+  return new ApiError({ status, method, path, body, retryAfterSeconds: retryAfter(header) });
 }
 
 /** A connection that broke under a request: worth one more try for a read. */
@@ -633,4 +722,9 @@ function queryString(query: RequestOptions['query']): string {
   }
   const s = params.toString();
   return s ? `?${s}` : '';
+}
+
+interface JsonListPage<T> {
+  items: T[];
+  metadata: { resourceVersion: string; continue?: string };
 }

@@ -19,6 +19,7 @@ import { CachedClient, typeKey } from '../cache/cached-client.ts';
 import { Informer, type KubeObject } from '../cache/informer.ts';
 import { NotLeaderError } from '../client/errors.ts';
 import { KubeClient, type RequestRecord } from '../client/kube-client.ts';
+import type { ListSchema } from '../client/protobuf/builtin-messages.ts';
 import type { ResourceType } from '../client/resource-type.ts';
 import type { RestConfig } from '../client/rest-config.ts';
 import { type Clock, realClock } from '../clock.ts';
@@ -201,7 +202,7 @@ export class Manager {
    */
   informer<T extends KubeObject>(
     type: ResourceType,
-    options: { labelSelector?: string; transform?: (obj: T) => T } = {},
+    options: { labelSelector?: string; transform?: (obj: T) => T; protobuf?: ListSchema } = {},
   ): Informer<T> {
     if (this.#started) throw new Error(`informer for ${type.kind} requested after start`);
     const existing = this.#informers.get(typeKey(type));
@@ -218,6 +219,7 @@ export class Manager {
       namespace: this.namespace,
       labelSelector: options.labelSelector,
       transform: options.transform,
+      protobuf: options.protobuf,
       log: this.log,
       clock: this.clock,
       idleTimeoutMs: this.#o.watchIdleTimeoutMs,
