@@ -24,7 +24,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { type Clock, realClock, sleep } from '../clock.ts';
 import { ApiError, NotLeaderError, type StatusBody, WatchIdleError } from './errors.ts';
 import type { ListSchema } from './protobuf/builtin-messages.ts';
-import { decodeListPage, decodeStatus, protobufContentType } from './protobuf/list.ts';
+import { decodeListPage, decodeStatus, type ListPage, protobufContentType } from './protobuf/list.ts';
 import type { Json } from './protobuf/schema.ts';
 import { ProtobufUnsupported } from './protobuf/wire.ts';
 import { type ObjectKey, type ResourceType, resourcePath } from './resource-type.ts';
@@ -230,40 +230,47 @@ export class KubeClient {
           continue: continueToken,
         },
       };
-      let page: { resourceVersion: string; continue: string | undefined };
-      if (protobuf) {
-        const { contentType, chunks } = await this.#exchange(
-          'GET',
-          resourcePath(type, options.namespace),
-          {
-            ...request,
-            accept: `${protobufContentType}, application/json`,
-          },
-          readChunks,
-        );
-        const transform = options.transform as unknown as (item: Json) => R;
-        if (contentType.startsWith(protobufContentType)) {
-          const decoded = decodeListPage(chunks, protobuf, transform);
-          for (const item of decoded.items) items.push(item);
-          page = decoded;
-        } else {
-          const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonListPage<T>;
-          for (const item of json.items) items.push(options.transform(item));
-          page = { resourceVersion: json.metadata.resourceVersion, continue: json.metadata.continue };
-        }
-      } else {
-        const json = await this.request<JsonListPage<T>>(
-          'GET',
-          resourcePath(type, options.namespace),
-          request,
-        );
-        for (const item of json.items) items.push(options.transform(item));
-        page = { resourceVersion: json.metadata.resourceVersion, continue: json.metadata.continue };
-      }
+      const page = await this.#listPage(
+        resourcePath(type, options.namespace),
+        request,
+        options.transform,
+        protobuf,
+      );
+      for (const item of page.items) items.push(item);
       resourceVersion = page.resourceVersion;
       continueToken = page.continue || undefined;
     } while (continueToken);
     return { items, resourceVersion };
+  }
+
+  /** One page, asked for as protobuf when there is a schema; its items transformed either way. */
+  async #listPage<T, R>(
+    path: string,
+    request: RequestOptions,
+    transform: (item: T) => R,
+    protobuf: ListSchema | undefined,
+  ): Promise<ListPage<R>> {
+    let json: JsonListPage<T>;
+    if (protobuf) {
+      const { contentType, chunks } = await this.#exchange(
+        'GET',
+        path,
+        { ...request, accept: `${protobufContentType}, application/json` },
+        readChunks,
+      );
+      if (contentType.startsWith(protobufContentType)) {
+        return decodeListPage(chunks, protobuf, transform as unknown as (item: Json) => R);
+      }
+      // Custom resources have no protobuf form: the server answers those in JSON.
+      json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonListPage<T>;
+    } else {
+      json = await this.request<JsonListPage<T>>('GET', path, request);
+    }
+    return {
+      items: json.items.map((item) => transform(item)),
+      resourceVersion: json.metadata.resourceVersion,
+      continue: json.metadata.continue,
+    };
   }
 
   async create<T>(

@@ -100,8 +100,9 @@ function openEnvelope(r: ChunkReader): number {
   throw new ProtobufUnsupported('answer without an object');
 }
 
-export interface ProtobufListPage {
-  items: Json[];
+/** One page of a list, its items already transformed, whichever encoding the server answered in. */
+export interface ListPage<R> {
+  items: R[];
   resourceVersion: string;
   continue: string | undefined;
 }
@@ -111,7 +112,7 @@ export function decodeListPage<R>(
   chunks: Buffer[],
   schema: ListSchema,
   transform: (item: Json) => R,
-): { items: R[]; resourceVersion: string; continue: string | undefined } {
+): ListPage<R> {
   const r = new ChunkReader(chunks);
   const end = openEnvelope(r) + r.offset;
   const items: R[] = [];
