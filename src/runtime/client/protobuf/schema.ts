@@ -48,8 +48,37 @@ export interface Message {
 
 export type Json = Record<string, unknown>;
 
+/**
+ * A new, empty object for one message (or map field), made by a constructor of its own. V8 sizes the
+ * objects one constructor makes to the properties they come to hold ("slack tracking"), as JSON.parse
+ * sizes its own; an object grown from `{}` keeps four slots in place and the rest in a separate array
+ * with room to spare. Measured on node 24: two properties, 58 bytes from `{}` against 42 from
+ * JSON.parse or a constructor; six, 98 against 74. The prototype stays Object.prototype, so the
+ * result is a plain object to every reader (deepStrictEqual included).
+ */
+const constructors = new WeakMap<Message | Field, new () => Json>();
+
+function newObject(of: Message | Field): Json {
+  let Plain = constructors.get(of);
+  if (!Plain) {
+    Plain = plainConstructor();
+    constructors.set(of, Plain);
+  }
+  return new Plain();
+}
+
+function plainConstructor(): new () => Json {
+  function Plain() {}
+  Plain.prototype = Object.prototype;
+  return Plain as unknown as new () => Json;
+}
+
 /** Reads one message of `schema` from `r` (to its end). */
-export function decodeMessage(r: Reader, schema: Message, into: Json = {}): Json {
+export function decodeMessage(r: Reader, schema: Message): Json {
+  const into = newObject(schema);
+  // Lists grown by push keep spare capacity (a three-element list grown from one holds room for
+  // 17); they are copied to their exact length at the end, as JSON.parse makes them.
+  let grown: string[] | undefined;
   while (!r.done) {
     const key = r.varint();
     const number = key >>> 3;
@@ -73,7 +102,7 @@ export function decodeMessage(r: Reader, schema: Message, into: Json = {}): Json
       }
       let obj = into[field.name] as Json | undefined;
       if (!obj) {
-        obj = {};
+        obj = newObject(field);
         into[field.name] = obj;
       }
       obj[k] = v ?? zeroOf(field.type);
@@ -84,12 +113,16 @@ export function decodeMessage(r: Reader, schema: Message, into: Json = {}): Json
       Object.assign(into, value as Json);
     } else if (field.list) {
       const arr = into[field.name] as unknown[] | undefined;
-      if (arr) arr.push(value);
-      else into[field.name] = [value];
+      if (!arr) into[field.name] = [value];
+      else if (arr.push(value) === 2) {
+        grown ??= [];
+        grown.push(field.name);
+      }
     } else if (field.keep || typeof field.type === 'object' || !isZero(value)) {
       into[field.name] = value;
     }
   }
+  if (grown) for (const name of grown) into[name] = (into[name] as unknown[]).slice();
   return into;
 }
 
