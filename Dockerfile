@@ -48,4 +48,10 @@ ENV MALLOC_ARENA_MAX=2
 # --expose-gc lets the runtime run one memory-reducing collection when the operator goes quiet after
 # work (src/runtime/memory/idle-release.ts says why V8 does not do it itself in Node): restarted on
 # 1,000 ElasticWebs, settled RSS 125-126 MiB without it, 100-101 with it (2 runs each, 2026-12-02).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "--expose-gc", "dist/cmd/elasticweb-operator.js"]
+# --max-opt=2 stops V8 at Maglev, its mid-tier compiler, without TurboFan: TurboFan's own code (about
+# 5 MiB of the node binary, paged in at its first compile) and the code it makes stay out of memory.
+# Restarted on 1,000 ElasticWebs, settled RSS 82.9, 80.4, 84.4 MiB against 91.2, 90.5, 90.6 by default;
+# on 10,000 + 10,000 unrelated 145 against 152-160, restart 4.3-5.1 s against 4.0-5.4; operator CPU for a
+# 1,000-ElasticWeb burst 3.51-4.44 s against 4.87-4.91 (3 ABBA rounds, 2026-12-03, bench/README.md).
+# --max-opt=1 (no Maglev either) was lower still (74 MiB at 1,000) but cost 20% more burst CPU.
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "--max-opt=2", "--expose-gc", "dist/cmd/elasticweb-operator.js"]

@@ -44,7 +44,7 @@ describe('Dockerfile', () => {
     assert.ok(instructions.includes('USER 65532:65532'));
     const entry = imageEntrypoint();
     assert.equal(entry.script, 'dist/cmd/elasticweb-operator.js');
-    assert.deepEqual(entry.nodeArgs, ['--max-semi-space-size=8', '--expose-gc']);
+    assert.deepEqual(entry.nodeArgs, ['--max-semi-space-size=8', '--max-opt=2', '--expose-gc']);
     assert.deepEqual(entry.env, { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' });
   });
 
