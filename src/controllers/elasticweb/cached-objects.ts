@@ -70,17 +70,23 @@ function meta(m: Meta): Meta {
   };
 }
 
-/** The container fields desired.ts sets (the drift check reads them from the cache). */
-const containerFields = [
-  'name',
-  'image',
-  'args',
-  'ports',
-  'resources',
-  'readinessProbe',
-  'lifecycle',
-  'securityContext',
-];
+/**
+ * The container fields desired.ts sets (the drift check reads them from the cache). One object
+ * literal, not an object built key by key: V8 gives a literal exactly its properties, where an object
+ * grown from {} keeps spare slots, and the cache holds one per Deployment.
+ */
+function slimContainer(c: Record<string, unknown>): Record<string, unknown> {
+  return {
+    name: c.name,
+    image: c.image,
+    args: c.args,
+    ports: c.ports,
+    resources: c.resources,
+    readinessProbe: c.readinessProbe,
+    lifecycle: c.lifecycle,
+    securityContext: c.securityContext,
+  };
+}
 
 export function slimDeployment(d: CachedDeployment): CachedDeployment {
   const containers = d.spec?.template?.spec?.containers;
@@ -98,7 +104,7 @@ export function slimDeployment(d: CachedDeployment): CachedDeployment {
         },
         spec: {
           terminationGracePeriodSeconds: spec?.terminationGracePeriodSeconds,
-          containers: containers?.map((c) => Object.fromEntries(containerFields.map((f) => [f, c[f]]))),
+          containers: containers?.map(slimContainer),
         },
       },
     },
