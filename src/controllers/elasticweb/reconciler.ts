@@ -110,7 +110,9 @@ export class ElasticWebReconciler implements Reconciler {
     }
     const adoptable = (live: { metadata: { labels?: Record<string, string> } }) =>
       live.metadata.labels?.[instanceLabel] === ew.metadata.name;
-    const [deployment, service] = await Promise.all([
+    // All three children at once: a new ElasticWeb costs one round trip before its status, not two.
+    // A drain may take one pod at a time; with no pods there is nothing to protect.
+    const [deployment, service, budget] = await Promise.all([
       ensureOwnedChild<CachedDeployment>(client, ew, {
         type: apps.deployments,
         desired: desiredDeployment(ew, plan.replicas) as never,
@@ -125,24 +127,21 @@ export class ElasticWebReconciler implements Reconciler {
         exact: serviceExact,
         adoptable,
       }),
-    ]);
-    // A drain may take one pod at a time; with no pods there is nothing to protect.
-    const budget =
       plan.replicas > 0
-        ? await ensureOwnedChild<CachedDisruptionBudget>(client, ew, {
+        ? ensureOwnedChild<CachedDisruptionBudget>(client, ew, {
             type: policy.podDisruptionBudgets,
             desired: desiredDisruptionBudget(ew) as never,
             exact: disruptionBudgetExact,
             adoptable,
           })
-        : await removeOwnedChild(client, ew, policy.podDisruptionBudgets, ew.metadata).then((r) => ({
+        : removeOwnedChild(client, ew, policy.podDisruptionBudgets, ew.metadata).then((r) => ({
             object: undefined,
             ...(r.failure ? { failure: r.failure, error: r.error } : {}),
-          }));
+          })),
+    ]);
     const why = autoscaling
       ? `${autoscaling.observedQPS ?? '?'} QPS measured, at ${ew.spec.autoscaling?.targetUtilization ?? defaults.autoscaling.targetUtilization}% of ${ew.spec.singlePodsQPS} QPS per pod`
       : `totalQPS ${ew.spec.totalQPS ?? 0}, ${ew.spec.singlePodsQPS} QPS per pod`;
-    this.#announceWrites(recorder, ew, deployment, service, why);
     if (deployment.object || deployment.notOwned || deployment.created || deployment.updated)
       log.debug({ deployment: describeOutcome(deployment), service: describeOutcome(service) }, 'children');
 
@@ -157,8 +156,14 @@ export class ElasticWebReconciler implements Reconciler {
       now: this.#now(),
     });
     const shown = ew.status ?? {};
-    this.#announceTransition(recorder, shown, ew, status);
-    if (!sameJson(status, shown)) await this.#writeStatus(client, ew, status);
+    try {
+      if (!sameJson(status, shown)) await this.#writeStatus(client, ew, status);
+    } finally {
+      // Events go out after the status, which is what people and clients wait for: sent first, an
+      // event's write would compete with it at the API server (and, in a burst, delay every status).
+      this.#announceWrites(recorder, ew, deployment, service, why);
+      this.#announceTransition(recorder, shown, ew, status);
+    }
 
     const failure = deployment.failure ?? service.failure ?? budget.failure;
     if (failure && !quietFailures.has(failure.kind)) throw deployment.error ?? service.error ?? budget.error;
