@@ -28,7 +28,11 @@ import {
 } from '../../src/controllers/elasticweb/desired.ts';
 import { ApiError } from '../../src/runtime/client/errors.ts';
 import { KubeClient } from '../../src/runtime/client/kube-client.ts';
-import { type ListSchema, protobufLists } from '../../src/runtime/client/protobuf/builtin-messages.ts';
+import {
+  type ListSchema,
+  protobufLists,
+  withoutManagedFields,
+} from '../../src/runtime/client/protobuf/builtin-messages.ts';
 import { decodeListPage } from '../../src/runtime/client/protobuf/list.ts';
 import type { Json, Message } from '../../src/runtime/client/protobuf/schema.ts';
 import type { ProtobufUnsupported } from '../../src/runtime/client/protobuf/wire.ts';
@@ -293,6 +297,33 @@ describe('protobuf lists read what JSON reads', () => {
     const p = await listBoth<CachedDisruptionBudget>(
       policy.podDisruptionBudgets,
       protobufLists.podDisruptionBudgets,
+    );
+    assert.deepEqual(p.protobuf.map(slimDisruptionBudget), p.json.map(slimDisruptionBudget));
+  });
+
+  test('withoutManagedFields reads the same objects without their managedFields, and the same cached Services and budgets', async () => {
+    for (const [type, schema] of [
+      [apps.deployments, protobufLists.deployments],
+      [core.services, protobufLists.services],
+      [policy.podDisruptionBudgets, protobufLists.podDisruptionBudgets],
+    ] as const) {
+      const full = await listBoth<Json>(type, schema);
+      const lean = await listBoth<Json>(type, withoutManagedFields(schema));
+      assert.ok(
+        full.protobuf.every((o) => ((o.metadata as Json).managedFields as unknown[]).length > 0),
+        `${type.kind}: the full schema reads managedFields`,
+      );
+      const stripped = full.protobuf.map((o) => {
+        const { managedFields: _, ...metadata } = o.metadata as Json;
+        return { ...o, metadata };
+      });
+      assert.deepEqual(lean.protobuf, stripped, type.kind);
+    }
+    const s = await listBoth<CachedService>(core.services, withoutManagedFields(protobufLists.services));
+    assert.deepEqual(s.protobuf.map(slimService), s.json.map(slimService));
+    const p = await listBoth<CachedDisruptionBudget>(
+      policy.podDisruptionBudgets,
+      withoutManagedFields(protobufLists.podDisruptionBudgets),
     );
     assert.deepEqual(p.protobuf.map(slimDisruptionBudget), p.json.map(slimDisruptionBudget));
   });

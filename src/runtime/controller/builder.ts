@@ -14,7 +14,7 @@
  * event can be missed, whatever order the calls come in.
  */
 import type { Informer, KubeObject } from '../cache/informer.ts';
-import type { ListSchema } from '../client/protobuf/builtin-messages.ts';
+import { type ListSchema, withoutManagedFields } from '../client/protobuf/builtin-messages.ts';
 import type { ResourceType } from '../client/resource-type.ts';
 import { keyOf } from '../client/resource-type.ts';
 import type { Manager } from '../manager/manager.ts';
@@ -122,7 +122,11 @@ export class ControllerBuilder {
         manager.informer(owned.type, {
           labelSelector: owned.options.labelSelector,
           transform: (raw) => keepOwned(raw, slim(raw)),
-          protobuf: owned.options.protobuf,
+          // Nothing to prune: the cache keeps no managedFields, so the list need not decode them.
+          protobuf:
+            owned.options.protobuf && !owned.options.prune?.length
+              ? withoutManagedFields(owned.options.protobuf)
+              : owned.options.protobuf,
         }),
       );
     }
