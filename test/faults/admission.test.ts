@@ -471,6 +471,86 @@ describe('admission', { concurrency: true }, () => {
     });
   }
 
+  test('a ValidatingAdmissionPolicy refusing PodDisruptionBudgets: the workload still converges, Degraded and a Warning event name the policy, the budget comes once it is lifted', async () => {
+    const ns = 'adm-budget';
+    const policy = 'no-budgets';
+    await createNamespace(admin, ns);
+    await admin.must('POST', `${admissionApi}/validatingadmissionpolicies`, {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: policy },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            {
+              apiGroups: ['policy'],
+              apiVersions: ['v1'],
+              operations: ['CREATE', 'UPDATE'],
+              resources: ['poddisruptionbudgets'],
+              scope: 'Namespaced',
+            },
+          ],
+        },
+        validations: [{ expression: 'false', message: 'budgets here are set by the platform team' }],
+      },
+    });
+    await admin.must('POST', `${admissionApi}/validatingadmissionpolicybindings`, {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: policy },
+      spec: {
+        policyName: policy,
+        matchResources: { namespaceSelector: inNamespace(ns) },
+        validationActions: ['Deny'],
+      },
+    });
+    const budgetPath = `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`;
+    const probeBudget = {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'probe' },
+      spec: { maxUnavailable: 1, selector: { matchLabels: { probe: 'yes' } } },
+    };
+    await waitFor(
+      `${policy} in force`,
+      async () =>
+        (await admin.request('POST', `${budgetPath}?dryRun=All`, probeBudget)).status === 422
+          ? true
+          : undefined,
+      30_000,
+    );
+
+    await createElasticWeb(admin, ns, victim, { image, singlePodsQPS: 100, totalQPS: 300 });
+    const condition = await waitFor('Degraded AdmissionDenied', async () => {
+      const d = await degraded(ns, victim);
+      return d?.reason === 'AdmissionDenied' ? d : undefined;
+    });
+    assert.equal(condition.status, 'True');
+    assert.ok(condition.message?.includes(policy), `the message names ${policy}: ${condition.message}`);
+    assert.ok(condition.message?.includes(`PodDisruptionBudget ${ns}/${victim}`), condition.message);
+    await waitFor('a Warning event naming the policy', async () =>
+      (await warningEvents(ns, victim)).find(
+        (e) => e.reason === 'AdmissionDenied' && e.message.includes(policy),
+      ),
+    );
+    // The refusal of the budget holds back neither the Deployment and Service nor the status.
+    await waitConverged(admin, ns, 30_000);
+    assert.equal((await admin.request('GET', `${budgetPath}/${victim}`)).status, 404);
+
+    // The policy is lifted: the budget is written at the next retry (backoff capped at 30 s).
+    await admin.must('DELETE', `${admissionApi}/validatingadmissionpolicybindings/${policy}`);
+    await waitFor(
+      'the budget and Degraded False',
+      async () =>
+        (await admin.request('GET', `${budgetPath}/${victim}`)).status === 200 &&
+        (await degraded(ns, victim))?.status === 'False'
+          ? true
+          : undefined,
+      backoffCapMs + 30_000,
+    );
+  });
+
   test('bystanders converge as fast as before and meet no refusal while policies refuse others', async () => {
     const ns = 'adm-bystanders';
     const names = await createMany(admin, ns, 6, () => ({ image, singlePodsQPS: 100, totalQPS: 200 }));

@@ -15,9 +15,11 @@ import {
   fieldManager,
   serviceExact,
 } from '../../src/controllers/elasticweb/desired.ts';
+import type { KubeObject } from '../../src/runtime/cache/informer.ts';
 import { findDrift as findDriftWith } from '../../src/runtime/reconcile/drift.ts';
 import {
   foreignEntries,
+  keepOwnedFields,
   leftovers,
   ownedFields,
   removalPatch as patchFor,
@@ -611,5 +613,22 @@ describe('leaving Observed mode', () => {
     assert.deepEqual(patched.spec.template.metadata.annotations, {
       'kubectl.kubernetes.io/restartedAt': 'x',
     });
+  });
+});
+
+describe('keepOwnedFields', () => {
+  const raw = {
+    metadata: {
+      name: 'web',
+      namespace: 'ns',
+      managedFields: [{ manager: fieldManager, fieldsV1: { 'f:spec': { 'f:ports': {} } } }],
+    },
+  } as unknown as KubeObject;
+
+  test('with nothing to prune, keeps no managedFields, whatever the transform left (watch events and writes carry them)', () => {
+    const keep = keepOwnedFields<KubeObject>(fieldManager, []);
+    assert.deepEqual(keep(raw, raw), { metadata: { name: 'web', namespace: 'ns' } });
+    const slim = { metadata: { name: 'web', namespace: 'ns' } } as KubeObject;
+    assert.equal(keep(raw, slim), slim, 'an object without them is returned as it is');
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Reconciles one ElasticWeb: makes its Deployment and Service match the spec, then writes the status
- * the cluster really shows. Level-based: it reads everything from the caches, so the same code handles
+ * Reconciles one ElasticWeb: makes its Deployment, Service and PodDisruptionBudget match the spec,
+ * then writes the status the cluster really shows. Level-based: it reads everything from the caches, so the same code handles
  * create, update, drift, deletion of a child, and restart.
  *
  * The runtime's ensureOwnedChild does the writing (create on a miss, refuse what is not ours, apply
@@ -145,29 +145,36 @@ export class ElasticWebReconciler implements Reconciler {
     if (deployment.object || deployment.notOwned || deployment.created || deployment.updated)
       log.debug({ deployment: describeOutcome(deployment), service: describeOutcome(service) }, 'children');
 
-    const problem = problemOf('Deployment', ew, deployment) ?? problemOf('Service', ew, service);
-    const status = computeStatus({
-      ew,
-      plan,
-      ...(autoscaling ? { autoscaling } : {}),
-      deployment: deployment.object,
-      service: service.object,
-      problem,
-      now: this.#now(),
-    });
+    const problem =
+      problemOf('Deployment', ew, deployment) ??
+      problemOf('Service', ew, service) ??
+      problemOf('PodDisruptionBudget', ew, budget);
     const shown = ew.status ?? {};
+    let status: ElasticWebStatus | undefined;
     try {
+      status = computeStatus({
+        ew,
+        plan,
+        ...(autoscaling ? { autoscaling } : {}),
+        deployment: deployment.object,
+        service: service.object,
+        problem,
+        now: this.#now(),
+      });
       if (!sameJson(status, shown)) await this.#writeStatus(client, ew, status);
     } finally {
       // Events go out after the status, which is what people and clients wait for: sent first, an
       // event's write would compete with it at the API server (and, in a burst, delay every status).
-      this.#announceWrites(recorder, ew, deployment, service, why);
-      this.#announceTransition(recorder, shown, ew, status);
+      this.#announceWrites(recorder, ew, deployment, service, budget, why);
+      if (status) this.#announceTransition(recorder, shown, ew, status);
     }
 
-    const failure = deployment.failure ?? service.failure ?? budget.failure;
-    if (failure && !quietFailures.has(failure.kind)) throw deployment.error ?? service.error ?? budget.error;
-    if (failure) return { requeue: true };
+    // A failure someone must look at is thrown (logged, counted, retried with backoff) even when
+    // another child only met a conflict; conflicts alone are retried quietly.
+    const outcomes = [deployment, service, budget];
+    const loud = outcomes.find((o) => o.failure && !quietFailures.has(o.failure.kind));
+    if (loud) throw loud.error;
+    if (outcomes.some((o) => o.failure)) return { requeue: true };
     if (!problem) this.#verified?.verified(key);
     if (deployment.notOwned || service.notOwned || ('notOwned' in budget && budget.notOwned))
       return { requeueAfterMs: notOwnedRecheckMs };
@@ -181,6 +188,7 @@ export class ElasticWebReconciler implements Reconciler {
     ew: ElasticWeb,
     deployment: ChildOutcome<CachedDeployment>,
     service: ChildOutcome<CachedService>,
+    budget: ChildOutcome<unknown>,
     why: string,
   ): void {
     const created = [
@@ -214,6 +222,7 @@ export class ElasticWebReconciler implements Reconciler {
     for (const [kind, outcome] of [
       ['Deployment', deployment],
       ['Service', service],
+      ['PodDisruptionBudget', budget],
     ] as const) {
       if (outcome.failure && !quietFailures.has(outcome.failure.kind)) {
         const p = failureProblem(`${kind} ${ew.metadata.namespace}/${ew.metadata.name}`, outcome.failure);

@@ -253,7 +253,12 @@ export function keepOwnedFields<T extends KubeObject>(
 ): (raw: T, slim: T) => T {
   const interned = new Map<string, FieldSet>();
   return (raw, slim) => {
-    if (prune.length === 0) return slim;
+    if (prune.length === 0) {
+      // Nothing kept, from a list (which then skips them unread: withoutManagedFields), a watch or a write.
+      if (!slim.metadata.managedFields) return slim;
+      const { managedFields: _, ...metadata } = slim.metadata;
+      return { ...slim, metadata };
+    }
     const owned = ownedFields(raw.metadata.managedFields, manager);
     const kept = owned && restrictToPrune(owned, prune);
     if (!kept) return slim;
