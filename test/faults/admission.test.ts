@@ -130,7 +130,7 @@ async function webhookConfiguration(
   });
 }
 
-/** A ValidatingAdmissionPolicy or MutatingAdmissionPolicy and its binding (same name), in force in `ns` only. */
+/** A ValidatingAdmissionPolicy or MutatingAdmissionPolicy and its binding (same name), in force in `ns` only; it matches Deployments unless `spec` sets its own matchConstraints. */
 async function admissionPolicy(
   kind: 'Validating' | 'Mutating',
   name: string,
@@ -475,35 +475,20 @@ describe('admission', { concurrency: true }, () => {
     const ns = 'adm-budget';
     const policy = 'no-budgets';
     await createNamespace(admin, ns);
-    await admin.must('POST', `${admissionApi}/validatingadmissionpolicies`, {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingAdmissionPolicy',
-      metadata: { name: policy },
-      spec: {
-        failurePolicy: 'Fail',
-        matchConstraints: {
-          resourceRules: [
-            {
-              apiGroups: ['policy'],
-              apiVersions: ['v1'],
-              operations: ['CREATE', 'UPDATE'],
-              resources: ['poddisruptionbudgets'],
-              scope: 'Namespaced',
-            },
-          ],
-        },
-        validations: [{ expression: 'false', message: 'budgets here are set by the platform team' }],
+    // The shared helper binds to the namespace; its Deployment rules are replaced by the budgets'.
+    await admissionPolicy('Validating', policy, ns, {
+      matchConstraints: {
+        resourceRules: [
+          {
+            apiGroups: ['policy'],
+            apiVersions: ['v1'],
+            operations: ['CREATE', 'UPDATE'],
+            resources: ['poddisruptionbudgets'],
+            scope: 'Namespaced',
+          },
+        ],
       },
-    });
-    await admin.must('POST', `${admissionApi}/validatingadmissionpolicybindings`, {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingAdmissionPolicyBinding',
-      metadata: { name: policy },
-      spec: {
-        policyName: policy,
-        matchResources: { namespaceSelector: inNamespace(ns) },
-        validationActions: ['Deny'],
-      },
+      validations: [{ expression: 'false', message: 'budgets here are set by the platform team' }],
     });
     const budgetPath = `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`;
     const probeBudget = {

@@ -1,7 +1,7 @@
 /**
  * Reconciles one ElasticWeb: makes its Deployment, Service and PodDisruptionBudget match the spec,
- * then writes the status the cluster really shows. Level-based: it reads everything from the caches, so the same code handles
- * create, update, drift, deletion of a child, and restart.
+ * then writes the status the cluster really shows. Level-based: it reads everything from the caches,
+ * so the same code handles create, update, drift, deletion of a child, and restart.
  *
  * The runtime's ensureOwnedChild does the writing (create on a miss, refuse what is not ours, apply
  * only on drift, delete strays, never fight admission); this file decides what the ElasticWeb says
@@ -111,7 +111,6 @@ export class ElasticWebReconciler implements Reconciler {
     const adoptable = (live: { metadata: { labels?: Record<string, string> } }) =>
       live.metadata.labels?.[instanceLabel] === ew.metadata.name;
     // All three children at once: a new ElasticWeb costs one round trip before its status, not two.
-    // A drain may take one pod at a time; with no pods there is nothing to protect.
     const [deployment, service, budget] = await Promise.all([
       ensureOwnedChild<CachedDeployment>(client, ew, {
         type: apps.deployments,
@@ -127,6 +126,7 @@ export class ElasticWebReconciler implements Reconciler {
         exact: serviceExact,
         adoptable,
       }),
+      // A drain may take one pod at a time; with no pods there is nothing to protect.
       plan.replicas > 0
         ? ensureOwnedChild<CachedDisruptionBudget>(client, ew, {
             type: policy.podDisruptionBudgets,
