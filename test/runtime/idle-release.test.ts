@@ -1,6 +1,7 @@
 /**
  * Idle memory release (src/runtime/memory/idle-release.ts): a memory-reducing collection runs only
- * when the event loop went quiet and the heap grew since the last one, at most once per interval; and
+ * when the event loop went quiet and the heap grew since the last one, paced so that releases take
+ * at most 1% of the time; and
  * against real V8 (a child node with --expose-gc) it gives back what a burst of work left committed.
  */
 import assert from 'node:assert/strict';
@@ -59,13 +60,50 @@ describe('idle memory release: when it collects', () => {
 
   test('growth under the threshold is left alone', async () => {
     const p = scripted();
-    p.state.heap = 27 * MiB; // 7 MiB above the 20 it started at
+    p.state.heap = 20.75 * MiB; // 0.75 MiB above the 20 it started at
     await p.clock.advance(60_000);
     assert.equal(p.state.collections, 0);
-    p.state.heap = 28 * MiB;
+    p.state.heap = 21 * MiB;
     await p.clock.advance(2000);
-    assert.equal(p.state.collections, 1, '8 MiB of growth is enough');
+    assert.equal(p.state.collections, 1, '1 MiB of growth is enough');
     p.stop.abort();
+  });
+
+  test('paced by what releases cost: after one of d ms, none for 100 d', async () => {
+    const clock = new FakeClock();
+    let gcMs = 0; // how long the next collection takes, on the clock the release reads
+    const timed = {
+      now: () => clock.now() + gcMs,
+      wall: () => clock.wall(),
+      setTimer: clock.setTimer.bind(clock),
+    };
+    const state = { heap: 20 * MiB, at: [] as number[] };
+    const stop = new AbortController();
+    startIdleRelease(
+      {
+        log: silent,
+        clock: timed,
+        gc: (() => {
+          state.at.push(clock.now());
+          gcMs += 150; // from now on every reading is 150 ms later: the collection took that long
+          state.heap = 12 * MiB;
+        }) as NodeJS.GCFunction,
+        heapCommitted: () => state.heap,
+        utilization: () => 0,
+      },
+      stop.signal,
+    );
+    const start = clock.now();
+    for (let t = 0; t < 40_000; t += 2000) {
+      state.heap = 40 * MiB; // each quiet spell follows work that grew the heap
+      await clock.advance(2000);
+    }
+    assert.deepEqual(
+      state.at.map((at) => (at - start) / 1000),
+      [2, 18, 34],
+      'a 150 ms release, then none for 15 s: at most 1% of the time',
+    );
+    stop.abort();
   });
 
   test('at most one collection per interval, however often work and quiet alternate', async () => {
@@ -80,7 +118,7 @@ describe('idle memory release: when it collects', () => {
     assert.equal(
       p.state.collections,
       4,
-      '120 s of alternating work and quiet: one at 4 s, then one every 30 s',
+      '120 s of alternating work and quiet, minIntervalMs 30 s: one at 4 s, then one every 30 s',
     );
     p.stop.abort();
   });
@@ -92,8 +130,8 @@ describe('idle memory release: when it collects', () => {
     assert.equal(p.state.collections, 1, 'down to 12 MiB');
     p.state.heap = 6 * MiB; // V8's own collections shrank it further
     await p.clock.advance(2000);
-    p.state.heap = 15 * MiB; // 9 MiB of regrowth, though only 3 above what the release left
-    await p.clock.advance(30_000);
+    p.state.heap = 12.5 * MiB; // 6.5 MiB of regrowth, though only 0.5 above what the release left
+    await p.clock.advance(2000);
     assert.equal(p.state.collections, 2);
     p.stop.abort();
   });

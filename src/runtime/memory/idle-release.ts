@@ -12,10 +12,14 @@
  * So this does what the reducer would: every `checkEveryMs`, if the event loop was nearly idle over
  * the last interval and V8's committed heap has grown by `growthBytes` since the last release, it
  * runs one memory-reducing collection (V8's "last resort" flavour: full collections that shrink the
- * young generation and return pooled pages). At most one per `minIntervalMs`, so a process that
- * alternates work and short pauses spends at most one collection of a few tens of milliseconds per
- * interval. Go's runtime does the same job with a forced collection every two minutes and its
- * scavenger, which returns the freed pages.
+ * young generation and return pooled pages).
+ *
+ * Releases are paced by what they cost, not by a fixed interval: the next comes no sooner than the
+ * last one's duration divided by `maxShare` (1%) after it. Go's runtime paces the scavenger that
+ * returns its freed pages the same way, to about 1% of one CPU. A small heap's release takes a few
+ * milliseconds and may follow the next bit of work; a release of thousands of objects' heap, tens of
+ * milliseconds, waits seconds. Before (2026-12-03) it was 8 MiB of growth and at most one per 30 s:
+ * an operator holding one ElasticWeb never grew that much, so start-up's heap stayed committed.
  *
  * It needs V8's collector exposed (`node --expose-gc`, as the image runs it). Without it, it does
  * nothing and says so once, at info.
@@ -39,10 +43,12 @@ export interface IdleReleaseOptions {
   idleUtilization?: number;
   /**
    * Release only once the committed heap grew this much above its lowest point since the last
-   * release, or since the start (default 8 MiB).
+   * release, or since the start (default 1 MiB: less is not worth a full collection).
    */
   growthBytes?: number;
-  /** At most one release per this many milliseconds (default 30 s). */
+  /** The largest share of time releases may take: after one of d ms, none for d / maxShare (default 0.01). */
+  maxShare?: number;
+  /** And never two releases closer than this many milliseconds (default 2 s). */
   minIntervalMs?: number;
   /** Told of each release. */
   onRelease?: (release: Release) => void;
@@ -66,8 +72,9 @@ export function startIdleRelease(options: IdleReleaseOptions, signal: AbortSigna
     clock = realClock,
     checkEveryMs = 2000,
     idleUtilization = 0.05,
-    growthBytes = 8 * 1024 * 1024,
-    minIntervalMs = 30_000,
+    growthBytes = 1024 * 1024,
+    maxShare = 0.01,
+    minIntervalMs = 2000,
     heapCommitted = () => v8.getHeapStatistics().total_heap_size,
     utilization = loopUtilization(),
   } = options;
@@ -79,23 +86,20 @@ export function startIdleRelease(options: IdleReleaseOptions, signal: AbortSigna
   // The heap's low-water mark: growth is measured from it, so a heap V8 shrank by itself counts
   // its regrowth in full.
   let baseline = heapCommitted();
-  let lastRelease = Number.NEGATIVE_INFINITY;
+  let nextAllowed = Number.NEGATIVE_INFINITY;
   let timer: Timer | undefined;
   const check = () => {
     try {
       const busy = utilization();
       const committed = heapCommitted();
       baseline = Math.min(baseline, committed);
-      if (
-        busy < idleUtilization &&
-        committed - baseline >= growthBytes &&
-        clock.now() - lastRelease >= minIntervalMs
-      ) {
+      if (busy < idleUtilization && committed - baseline >= growthBytes && clock.now() >= nextAllowed) {
         const started = clock.now();
         gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-        lastRelease = clock.now();
+        const ended = clock.now();
+        nextAllowed = ended + Math.max(minIntervalMs, (ended - started) / maxShare);
         baseline = heapCommitted();
-        const release = { beforeBytes: committed, afterBytes: baseline, durationMs: lastRelease - started };
+        const release = { beforeBytes: committed, afterBytes: baseline, durationMs: ended - started };
         log.debug(release, 'released memory after work');
         options.onRelease?.(release);
       }
