@@ -69,9 +69,10 @@ describe('idle memory release: when it collects', () => {
     p.stop.abort();
   });
 
-  test('paced by what releases cost: after one of d ms, none for 100 d', async () => {
+  /** Releases that take `durations` ms in turn (the last repeats), on a clock that moves by that much. */
+  async function pacedReleases(durations: number[], options: { maxShare?: number } = {}) {
     const clock = new FakeClock();
-    let gcMs = 0; // how long the next collection takes, on the clock the release reads
+    let gcMs = 0; // added to every reading of the clock the release reads: the collections' time
     const timed = {
       now: () => clock.now() + gcMs,
       wall: () => clock.wall(),
@@ -85,11 +86,12 @@ describe('idle memory release: when it collects', () => {
         clock: timed,
         gc: (() => {
           state.at.push(clock.now());
-          gcMs += 150; // from now on every reading is 150 ms later: the collection took that long
+          gcMs += durations[Math.min(state.at.length, durations.length) - 1] ?? 0;
           state.heap = 12 * MiB;
         }) as NodeJS.GCFunction,
         heapCommitted: () => state.heap,
         utilization: () => 0,
+        maxShare: options.maxShare,
       },
       stop.signal,
     );
@@ -98,12 +100,29 @@ describe('idle memory release: when it collects', () => {
       state.heap = 40 * MiB; // each quiet spell follows work that grew the heap
       await clock.advance(2000);
     }
-    assert.deepEqual(
-      state.at.map((at) => (at - start) / 1000),
-      [2, 18, 34],
-      'a 150 ms release, then none for 15 s: at most 1% of the time',
-    );
     stop.abort();
+    return state.at.map((at) => (at - start) / 1000);
+  }
+
+  test('paced by what releases cost: after one of d ms, none for 100 d', async () => {
+    assert.deepEqual(
+      await pacedReleases([150, 50]),
+      [2, 18, 24, 30, 36],
+      'a 150 ms release, then none for 15 s; a 50 ms one, then none for 5 s (checks every 2 s)',
+    );
+    assert.deepEqual(
+      await pacedReleases([100], { maxShare: 0.02 }),
+      [2, 8, 14, 20, 26, 32, 38],
+      'a share of 2%: a 100 ms release, then none for 5 s',
+    );
+    assert.throws(
+      () =>
+        startIdleRelease(
+          { log: silent, gc: (() => {}) as NodeJS.GCFunction, maxShare: 0 },
+          new AbortController().signal,
+        ),
+      RangeError,
+    );
   });
 
   test('at most one collection per interval, however often work and quiet alternate', async () => {

@@ -48,7 +48,7 @@ export interface IdleReleaseOptions {
   growthBytes?: number;
   /** The largest share of time releases may take: after one of d ms, none for d / maxShare (default 0.01). */
   maxShare?: number;
-  /** And never two releases closer than this many milliseconds (default 2 s). */
+  /** A floor on the time between releases (default none: checks come every `checkEveryMs` anyway). */
   minIntervalMs?: number;
   /** Told of each release. */
   onRelease?: (release: Release) => void;
@@ -74,10 +74,11 @@ export function startIdleRelease(options: IdleReleaseOptions, signal: AbortSigna
     idleUtilization = 0.05,
     growthBytes = 1024 * 1024,
     maxShare = 0.01,
-    minIntervalMs = 2000,
+    minIntervalMs = 0,
     heapCommitted = () => v8.getHeapStatistics().total_heap_size,
     utilization = loopUtilization(),
   } = options;
+  if (!(maxShare > 0 && maxShare <= 1)) throw new RangeError(`maxShare must be in (0, 1], not ${maxShare}`);
   if (!gc) {
     log.info('idle memory release off: node runs without --expose-gc');
     return;
