@@ -1,8 +1,9 @@
 /**
  * The list-then-watch loop (Watcher) as an Informer runs it, against a scripted API server on a
  * fake clock: a 410 at any point relists, a watch that ends at once backs off instead of spinning,
- * a watch that delivers nothing over its whole run relists (the API server's answer to a
- * resourceVersion it does not have), a list refused with "resource version too large" relists, a
+ * a watch that hears nothing (idle, or over its whole run) checks its resourceVersion with a
+ * one-item list and watches on from it, or relists when the storage no longer has it (restored from
+ * a backup), a list refused with "resource version too large" relists, a
  * transform that throws leaves one object out and keeps the rest, the backoff resets after success,
  * and after a relist the handlers hear exactly what changed.
  */
@@ -13,7 +14,7 @@ import { KubeClient } from '../../src/runtime/client/kube-client.ts';
 import { configMap, configMaps, restConfig, silentLog } from './support/config.ts';
 import { eventually, FakeClock, flush } from './support/fake-clock.ts';
 import { ListWatch, listsAndWatches } from './support/list-watch.ts';
-import { ScriptedServer } from './support/scripted-server.ts';
+import { type Reply, ScriptedServer } from './support/scripted-server.ts';
 
 type Cm = ReturnType<typeof configMap>;
 const collection = '/api/v1/namespaces/default/configmaps';
@@ -64,6 +65,22 @@ function start(t: TestContext, options: { transform?: (o: Cm) => Cm } = {}) {
 }
 
 const requests = () => listsAndWatches(server, collection);
+/** Lists of everything (first lists and relists), without the one-item checks after a silent watch. */
+const fullLists = () => requests().lists.filter((r) => r.query.resourceVersionMatch === undefined);
+/** The one-item lists that check a silent watch's resourceVersion, by their query. */
+const checks = () =>
+  requests()
+    .lists.filter((r) => r.query.resourceVersionMatch !== undefined)
+    .map(({ query: { limit, resourceVersion, resourceVersionMatch } }) => ({
+      limit,
+      resourceVersion,
+      resourceVersionMatch,
+    }));
+/** The API server's answer to a list at a resourceVersion its storage does not have. */
+const tooLarge = (reply: Reply) =>
+  reply.fail(504, 'Timeout', 'Timeout: Too large resource version: 1000215, current: 229', {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+  });
 const names = (informer: Informer<Cm>) =>
   informer
     .list()
@@ -179,24 +196,44 @@ describe('Watcher: watches that bring nothing', { timeout: 10_000 }, () => {
     assert.equal(requests().lists.length, 1, 'an empty watch that ended at once is not a reason to relist');
   });
 
-  test('a watch that runs its course and delivers nothing, not even a bookmark, is followed by a relist', async (t) => {
-    // What the API server does with a watch from a resourceVersion its storage does not have
-    // (restored from a backup): 200, then an empty stream until the watch's timeout.
+  test('a watch that runs its course silent, from a version the storage still has, is watched on from it: no relist', async (t) => {
+    // What the API server does with a watch of a kind nobody changes: no bookmark (it bookmarks only
+    // once its cache moved past the watch's version), an empty stream until the watch's timeout.
+    script.lists.push({ items: [configMap('a', '5')], resourceVersion: '5' });
+    script.watches.push(async (s) => {
+      await clock.advance(60_000);
+      s.end();
+    });
+    const { informer } = start(t);
+    await until(2, 2);
+    assert.deepEqual(checks(), [{ limit: '1', resourceVersion: '5', resourceVersionMatch: 'NotOlderThan' }]);
+    assert.equal(fullLists().length, 1, 'no relist');
+    assert.equal(requests().watches[1]?.query.resourceVersion, '5');
+    assert.deepEqual(names(informer), ['a@5']);
+    assert.equal(informer.stats.silentWatches, 1);
+  });
+
+  test('a watch that runs its course silent, from a version the storage lacks (restored from a backup), is followed by a relist', async (t) => {
+    // The API server answers a watch from a resourceVersion it does not have with an empty stream
+    // until the watch's timeout, and the check list with "too large resource version".
     script.lists.push({ items: [configMap('a', '1000215')], resourceVersion: '1000215' });
     script.watches.push(async (s) => {
       await clock.advance(60_000);
       s.end();
     });
+    script.lists.push(tooLarge);
     script.lists.push({ items: [configMap('a', '229')], resourceVersion: '229' });
     const { informer } = start(t);
-    await until(2, 2);
+    await until(3, 2);
+    assert.deepEqual(checks(), [
+      { limit: '1', resourceVersion: '1000215', resourceVersionMatch: 'NotOlderThan' },
+    ]);
     assert.deepEqual(names(informer), ['a@229']);
     assert.equal(requests().watches[1]?.query.resourceVersion, '229');
   });
 
-  test('a watch silent past the idle timeout (90 s) is abandoned, and the informer relists', async (t) => {
+  test('a watch silent past the idle timeout (90 s) is closed; its version still served, the next watch starts from it at once, without a relist', async (t) => {
     script.lists.push({ items: [configMap('a', '5')], resourceVersion: '5' });
-    script.lists.push({ items: [configMap('a', '9')], resourceVersion: '9' });
     const { informer } = start(t);
     await until(1, 1);
     await clock.advance(89_999);
@@ -204,10 +241,43 @@ describe('Watcher: watches that bring nothing', { timeout: 10_000 }, () => {
     assert.equal(requests().lists.length, 1);
     await clock.advance(1);
     await eventually(() => script.open[0]?.closed === true, 'the silent watch to be closed');
+    await until(2, 2); // no clock advance: no backoff, as nothing failed
+    assert.deepEqual(checks(), [{ limit: '1', resourceVersion: '5', resourceVersionMatch: 'NotOlderThan' }]);
+    assert.equal(fullLists().length, 1, 'no relist');
+    assert.equal(requests().watches[1]?.query.resourceVersion, '5');
+    await script.open[1]?.event('ADDED', configMap('b', '7'));
+    await eventually(() => names(informer).length === 2, 'the next watch to deliver');
+    assert.deepEqual(names(informer), ['a@5', 'b@7']);
+  });
+
+  test('a watch silent past the idle timeout, from a version the storage lacks: relist', async (t) => {
+    script.lists.push({ items: [configMap('a', '1000215')], resourceVersion: '1000215' });
+    script.lists.push(tooLarge);
+    script.lists.push({ items: [configMap('a', '229')], resourceVersion: '229' });
+    const { informer } = start(t);
+    await until(1, 1);
+    await clock.advance(90_000);
+    await until(3, 2);
+    assert.equal(fullLists().length, 2);
+    assert.deepEqual(names(informer), ['a@229']);
+    assert.equal(requests().watches[1]?.query.resourceVersion, '229');
+  });
+
+  test('a watch silent past the idle timeout whose check fails (API server unreachable) backs off, then watches again from the same version', async (t) => {
+    script.lists.push({ items: [configMap('a', '5')], resourceVersion: '5' });
+    script.lists.push((reply) => reply.fail(500, 'InternalError', 'etcd is down'));
+    script.lists.push({ items: [configMap('a', '5')], resourceVersion: '5' });
+    start(t);
+    await until(1, 1);
+    await clock.advance(90_000);
+    await until(2, 1);
     await backingOff(800);
+    await meanwhile();
+    assert.equal(requests().watches.length, 1, 'no watch before the backoff ends');
     await clock.advance(800);
     await until(2, 2);
-    assert.deepEqual(names(informer), ['a@9']);
+    assert.equal(fullLists().length, 1, 'no relist');
+    assert.equal(requests().watches[1]?.query.resourceVersion, '5');
   });
 
   test('a watch that ends cleanly after events resumes from the last resourceVersion, without a relist', async (t) => {
@@ -225,11 +295,6 @@ describe('Watcher: watches that bring nothing', { timeout: 10_000 }, () => {
 });
 
 describe('Watcher: "resource version too large"', { timeout: 10_000 }, () => {
-  const tooLarge = (reply: import('./support/scripted-server.ts').Reply) =>
-    reply.fail(504, 'Timeout', 'Timeout: Too large resource version: 1000215, current: 229', {
-      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-    });
-
   test('a list answered 504 ResourceVersionTooLarge is listed again, and the informer syncs', async (t) => {
     script.lists.push(tooLarge);
     script.lists.push({ items: [configMap('a', '229')], resourceVersion: '229' });

@@ -114,6 +114,25 @@ describe('KubeClient: retries the server asks for', { timeout: 10_000 }, () => {
     await assert.rejects(get(client({ maxServerRetries: 0 })), (err: ApiError) => err.status === 429);
     assert.equal(server.requests.length, 1);
   });
+
+  test('a request of its own with maxServerRetries 0 takes the first 504 with Retry-After as the answer; the next retries again', async () => {
+    server.on('GET', path, (_req, reply) =>
+      reply.fail(504, 'Timeout', 'Timeout: Too large resource version: 9, current: 5', { retryAfter: 1 }),
+    );
+    const c = client();
+    const once = later(c.request('GET', path, { maxServerRetries: 0 }));
+    await assert.rejects(once, (err: ApiError) => err.status === 504 && classify(err).kind === 'gone');
+    assert.equal(server.requests.length, 1, 'not retried');
+    const retried = get(c);
+    await eventually(() => server.requests.length === 2 && clock.pending > 0, 'the default to retry');
+    await clock.advance(1000);
+    await eventually(() => server.requests.length === 3, 'a retry after the 1 s asked for');
+    for (let i = 0; i < 9; i++) {
+      await eventually(() => clock.pending > 0, 'the next wait');
+      await clock.advance(1000);
+    }
+    await assert.rejects(retried);
+  });
 });
 
 describe('KubeClient: connections reset under a request', { timeout: 10_000 }, () => {

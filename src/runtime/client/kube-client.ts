@@ -73,6 +73,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Recorded verb, when the method alone does not say it (list, watch, apply). */
   verb?: string;
+  /** Overrides the client's maxServerRetries for this request (0: the server's first answer stands). */
+  maxServerRetries?: number;
   /** Overrides the client's per-request timeout. */
   timeoutMs?: number;
   /** The Accept header (default application/json). */
@@ -118,10 +120,11 @@ export interface WatchOptions {
   /** Server-side timeout; the server ends the watch cleanly after this (default 300 s). */
   timeoutSeconds?: number;
   /**
-   * A watch that delivers nothing at all (no event, no bookmark) for this long is presumed dead and
-   * ends with an `unreachable` ApiError (default 0: no limit). The API server sends a bookmark about
-   * once a minute on a quiet watch, so a limit a little above that finds a connection that died
-   * without a FIN long before TCP keep-alive would.
+   * A watch that delivers nothing at all (no event, no bookmark) for this long ends with a
+   * WatchIdleError (default 0: no limit): its connection may have died without a FIN, which TCP
+   * keep-alive would find only after minutes. It may as well be quiet: the API server bookmarks a
+   * watch about once a minute only once its cache moved past the watch's resourceVersion, so the
+   * caller decides (the Watcher checks that version and watches on).
    */
   idleTimeoutMs?: number;
   signal?: AbortSignal;
@@ -489,7 +492,8 @@ export class KubeClient {
     fence?.();
     let refreshed = false;
     let resets = 0;
-    const maxServerRetries = this.#options.maxServerRetries ?? defaultMaxServerRetries;
+    const maxServerRetries =
+      options.maxServerRetries ?? this.#options.maxServerRetries ?? defaultMaxServerRetries;
     for (let attempt = 0; ; attempt++) {
       if (this.#limiter) await this.#limiter.take(options.signal);
       const started = this.#clock.now();
