@@ -18,7 +18,7 @@ import { LocalCluster } from '../../hack/cluster/local-cluster.ts';
 import { classify, KubeClient, loadRestConfig } from '../../src/runtime/index.ts';
 import { deploymentPath, ewPath, installCrd, waitFor } from '../support/operator.ts';
 import { OperatorProcess } from '../support/operator-process.ts';
-import { auditRequests, createMany, mergePatch, reportFigures, waitConverged } from './support.ts';
+import { auditRequests, createMany, isWrite, mergePatch, reportFigures, waitConverged } from './support.ts';
 
 let cluster: LocalCluster | undefined;
 let op: OperatorProcess | undefined;
@@ -51,9 +51,7 @@ test('an idle operator whose watches hear nothing lists nothing whole again, and
   const watches = inWindow.filter((r) => r.verb === 'watch');
   const checks = inWindow.filter((r) => r.verb === 'list' && r.uri.includes(checkQuery));
   const wholeLists = inWindow.filter((r) => r.verb === 'list' && !r.uri.includes(checkQuery));
-  const writes = inWindow.filter(
-    (r) => !['get', 'list', 'watch'].includes(r.verb) && r.resource !== 'leases',
-  );
+  const writes = inWindow.filter((r) => isWrite(r) && r.resource !== 'leases');
   assert.deepEqual(
     writes.map((r) => `${r.verb} ${r.uri}`),
     [],

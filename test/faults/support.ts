@@ -229,9 +229,12 @@ export interface AuditRecord {
 
 const writeVerbs = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
+/** Whether an audited request was a write. */
+export const isWrite = (record: AuditRecord): boolean => writeVerbs.has(record.verb);
+
 /** Every write in the audit log (the cluster must be started with auditLog: true), oldest first. */
 export async function auditWrites(cluster: LocalCluster): Promise<AuditRecord[]> {
-  return (await auditRequests(cluster)).filter((e) => writeVerbs.has(e.verb));
+  return (await auditRequests(cluster)).filter(isWrite);
 }
 
 /** Every request in the audit log, reads too, oldest first. */
