@@ -191,9 +191,10 @@ export class Watcher<T, R> {
         },
       });
     } catch (err) {
-      if (classify(err).kind !== 'gone') throw err;
+      const failure = classify(err);
+      if (failure.kind !== 'gone') throw err;
       this.#o.log.warn(
-        { resourceVersion, reason: classify(err).reason },
+        { resourceVersion, reason: failure.reason },
         'a silent watch was waiting for a resourceVersion the storage does not have; relisting',
       );
       return undefined;
