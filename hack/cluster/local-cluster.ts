@@ -624,10 +624,10 @@ export class LocalCluster {
   async auditEvents(): Promise<AuditEvent[]> {
     if (!this.auditLogPath) throw new Error('start the cluster with auditLog: true');
     const text = await readFile(this.auditLogPath, 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as AuditEvent);
+    // kube-apiserver appends while we read: only lines it has ended with a newline are whole.
+    // The text after the last newline is an entry still being written, so it is left for the next read.
+    const lines = text.split('\n').slice(0, -1);
+    return lines.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as AuditEvent);
   }
 }
 
