@@ -4,6 +4,7 @@
  * Read incrementally (the log grows to tens of MB in a run).
  */
 import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface AuditRecord {
   user: string;
@@ -28,6 +29,8 @@ export class AuditLog {
   readonly #path: string;
   #offset = 0;
   #partial = '';
+  /** Keeps a character whose bytes a read cut in two until the next read completes it. */
+  readonly #decoder = new StringDecoder('utf8');
   /** Long-running requests (watches) log two stages; each request is counted once. */
   readonly #seen = new Set<string>();
   readonly records: AuditRecord[] = [];
@@ -45,7 +48,7 @@ export class AuditLog {
         const { bytesRead } = await file.read(buf, 0, buf.length, this.#offset);
         if (bytesRead === 0) return;
         this.#offset += bytesRead;
-        const lines = (this.#partial + buf.subarray(0, bytesRead).toString('utf8')).split('\n');
+        const lines = (this.#partial + this.#decoder.write(buf.subarray(0, bytesRead))).split('\n');
         this.#partial = lines.pop() ?? '';
         for (const line of lines) {
           if (!line.trim()) continue;
