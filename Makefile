@@ -20,6 +20,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 .PHONY: deps
 deps: node_modules/.package-lock.json ## Install the npm packages (Node 24 comes as one of them).
 
+.PHONY: native
+native: deps ## Compile the malloc_trim addon into dist/native/ (src/native/; needs a C compiler, else the operator runs without it).
+	npm run -s build:native
+
 .PHONY: cluster-binaries
 cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (cached).
 	bash hack/cluster/build.sh
@@ -54,7 +58,7 @@ lint: deps ## Type-check (tsc) and lint (biome).
 	npm run lint
 
 .PHONY: test
-test: deps cluster-binaries helm-binary real-node-deps ## Run every test: unit, runtime, alerts, end-to-end, real node and faults, on local clusters.
+test: deps cluster-binaries helm-binary real-node-deps native ## Run every test: unit, runtime, alerts, end-to-end, real node and faults, on local clusters.
 	npm test
 
 ##@ Build
@@ -65,7 +69,7 @@ build: deps ## Type-check, strip the types into dist/ and bundle the entry point
 	npm run build
 
 .PHONY: run
-run: deps ## Run the operator against the current kubeconfig (or a local cluster), with the sample.
+run: deps native ## Run the operator against the current kubeconfig (or a local cluster), with the sample.
 	npm run demo
 
 .PHONY: docker-build

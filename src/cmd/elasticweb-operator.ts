@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fieldManager } from '../controllers/elasticweb/desired.ts';
 import { setupElasticWebController } from '../controllers/elasticweb/setup.ts';
+import { loadMallocTrim } from '../native/malloc-trim.ts';
 import { createLogger, loadRestConfig, Manager } from '../runtime/index.ts';
 import { type Flags, parseFlags, usage } from './flags.ts';
 
@@ -32,6 +33,10 @@ async function main(): Promise<number> {
   const log = createLogger({ level: flags.logLevel, format: flags.logFormat });
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
 
+  const nativeTrim = loadMallocTrim();
+  if ('unavailable' in nativeTrim)
+    log.info({ reason: nativeTrim.unavailable }, 'idle release without malloc_trim');
+
   let manager: Manager;
   try {
     const restConfig = await loadRestConfig(flags.kubeconfig);
@@ -53,6 +58,7 @@ async function main(): Promise<number> {
       leaderElection: flags.leaderElect
         ? { namespace: leaseNamespace(flags), id: flags.leaderElectionId }
         : undefined,
+      idleMemoryRelease: 'trim' in nativeTrim ? { trimNative: nativeTrim.trim } : true,
     });
     setupElasticWebController(manager, {
       maxConcurrentReconciles: flags.maxConcurrentReconciles,

@@ -75,6 +75,9 @@ test('make deploy: the manager pod runs the local image under the restricted sta
   const logs = await kubectl('-n', systemNs, 'logs', pod.metadata.name);
   assert.match(logs, /in-cluster ServiceAccount/, 'it loaded the in-cluster configuration');
   assert.match(logs, /successfully acquired lease/, 'it leads through the Lease');
+  // Logged before "starting manager" when the addon is missing or would not load.
+  assert.match(logs, /starting manager/);
+  assert.doesNotMatch(logs, /without malloc_trim/, 'the image carries the malloc_trim addon and loads it');
 
   await kubectl('create', 'namespace', 'shop');
   await kubectl('-n', 'shop', 'apply', '-k', `${root}config/samples`);

@@ -155,6 +155,60 @@ describe('idle memory release: when it collects', () => {
     p.stop.abort();
   });
 
+  test('a native trim runs after each collection, inside the time the pacing charges', async () => {
+    const clock = new FakeClock();
+    const stop = new AbortController();
+    const calls: string[] = [];
+    let heap = 12 * MiB;
+    let extraMs = 0; // time the release itself takes, read by the clock it uses
+    const releases: Release[] = [];
+    startIdleRelease(
+      {
+        log: silent,
+        clock: {
+          now: () => clock.now() + extraMs,
+          wall: () => clock.wall(),
+          setTimer: clock.setTimer.bind(clock),
+        },
+        gc: (() => {
+          calls.push('gc');
+          heap = 12 * MiB;
+          extraMs += 20;
+        }) as NodeJS.GCFunction,
+        trimNative: () => {
+          calls.push('trim');
+          extraMs += 30;
+          return calls.length < 3; // gives memory back the first time only
+        },
+        heapCommitted: () => heap,
+        utilization: () => 0,
+        onRelease: (r) => releases.push(r),
+      },
+      stop.signal,
+    );
+    heap = 40 * MiB; // work grew it
+    await clock.advance(2000);
+    assert.deepEqual(
+      calls,
+      ['gc', 'trim'],
+      'the trim follows the collection, which frees the Buffers it hands back',
+    );
+    assert.deepEqual(
+      releases.map((r) => [r.durationMs, r.nativeTrimmed]),
+      [[50, true]],
+      'the release took the collection and the trim: 50 ms',
+    );
+    heap = 40 * MiB;
+    await clock.advance(2000);
+    assert.equal(releases.length, 1, '50 ms at 1%: none for 5 s');
+    await clock.advance(4000);
+    assert.deepEqual(
+      releases.map((r) => r.nativeTrimmed),
+      [true, false],
+    );
+    stop.abort();
+  });
+
   test('a check that throws is logged and the next one still runs', async () => {
     const clock = new FakeClock();
     const stop = new AbortController();

@@ -76,10 +76,13 @@ export interface ManagerOptions {
   clock?: Clock;
   /**
    * Run a memory-reducing collection when the process goes quiet after its heap grew (see
-   * memory/idle-release.ts). Default on; it needs `node --expose-gc` and is off without it. Tests
+   * memory/idle-release.ts). Default on; it needs `node --expose-gc` and is off without it. An
+   * application may add a native trim (`trimNative`: the operator passes glibc's malloc_trim); tests
    * may pass the collector and the readers it uses.
    */
-  idleMemoryRelease?: boolean | Pick<IdleReleaseOptions, 'gc' | 'heapCommitted' | 'utilization'>;
+  idleMemoryRelease?:
+    | boolean
+    | Pick<IdleReleaseOptions, 'gc' | 'heapCommitted' | 'utilization' | 'trimNative'>;
 }
 
 export class Manager {
@@ -309,6 +312,7 @@ export class Manager {
           onRelease: (r) => {
             this.metrics.idleCollections.inc();
             this.metrics.idleReclaimedBytes.inc(Math.max(0, r.beforeBytes - r.afterBytes));
+            if (r.nativeTrimmed) this.metrics.idleNativeTrims.inc();
           },
         },
         this.#stopIdleRelease.signal,

@@ -50,6 +50,13 @@ export interface IdleReleaseOptions {
   maxShare?: number;
   /** A floor on the time between releases (default none: checks come every `checkEveryMs` anyway). */
   minIntervalMs?: number;
+  /**
+   * Hands the C allocator's free pages back to the system after each collection, and says whether
+   * it did (the operator passes glibc's malloc_trim through its addon, src/native/). The collection
+   * frees V8's pages; the native buffers a burst of work left (socket reads, TLS, compiler zones)
+   * sit free between live chunks of glibc's heaps, which give back only their top on their own.
+   */
+  trimNative?: () => boolean;
   /** Told of each release. */
   onRelease?: (release: Release) => void;
   /** V8's committed heap in bytes (injectable for tests). */
@@ -61,7 +68,10 @@ export interface IdleReleaseOptions {
 export interface Release {
   beforeBytes: number;
   afterBytes: number;
+  /** The collection and the native trim together, which the pacing charges. */
   durationMs: number;
+  /** Whether `trimNative` gave memory back (undefined without it). */
+  nativeTrimmed?: boolean;
 }
 
 /** Starts the checks; they stop when `signal` aborts. */
@@ -97,10 +107,17 @@ export function startIdleRelease(options: IdleReleaseOptions, signal: AbortSigna
       if (busy < idleUtilization && committed - baseline >= growthBytes && clock.now() >= nextAllowed) {
         const started = clock.now();
         gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+        // After the collection: it frees the external memory (Buffers) of what it found dead.
+        const nativeTrimmed = options.trimNative?.();
         const ended = clock.now();
         nextAllowed = ended + Math.max(minIntervalMs, (ended - started) / maxShare);
         baseline = heapCommitted();
-        const release = { beforeBytes: committed, afterBytes: baseline, durationMs: ended - started };
+        const release: Release = {
+          beforeBytes: committed,
+          afterBytes: baseline,
+          durationMs: ended - started,
+          nativeTrimmed,
+        };
         log.debug(release, 'released memory after work');
         options.onRelease?.(release);
       }

@@ -192,6 +192,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly idleNativeTrims = new Counter({
+    name: 'nodejs_gc_idle_native_trims_total',
+    help: "Of those collections, the ones after which the C allocator gave free pages back to the system (glibc's malloc_trim).",
+    registers: [this.registry],
+  });
+
   readonly #textSources: { render: () => string; leaderOnly: boolean }[] = [];
   #leading: () => boolean = () => true;
 
