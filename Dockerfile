@@ -2,7 +2,8 @@
 # The ElasticWeb operator image. The build stage strips the TypeScript types into dist/ (plain
 # JavaScript: running .ts directly would load Node's type stripper, about 30 MiB of resident memory)
 # and bundles the entry point into one file (hack/build/bundle.ts: 7 MiB less resident memory than
-# ~150 modules); the deps stage installs production dependencies only.
+# ~150 modules), then compiles the malloc_trim addon (hack/build/native.ts); the deps stage installs
+# production dependencies only.
 #
 # The base images are build arguments, defaulting to the public ones, so that a machine with no
 # registry can supply its own: `make docker-build` without a Docker engine builds with buildah and

@@ -64,7 +64,7 @@ test: deps cluster-binaries helm-binary real-node-deps native ## Run every test:
 ##@ Build
 
 .PHONY: build
-build: deps ## Type-check, strip the types into dist/ and bundle the entry point (what the image runs; npm start runs src/ directly).
+build: deps ## Type-check, strip the types into dist/, bundle the entry point, compile the malloc_trim addon (what the image runs; npm start runs src/ directly).
 	npm run typecheck
 	npm run build
 

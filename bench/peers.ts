@@ -89,7 +89,8 @@ function goSourceHash(dir: string): string {
 /**
  * Builds `peer` unless its binary was built from exactly these sources (a hash beside the binary).
  * Ours is always rebuilt by the image's own build step, `npm run build` (tsc into dist/, then the
- * entry point bundled: hack/build/bundle.ts; a few seconds): the image runs that JavaScript.
+ * entry point bundled: hack/build/bundle.ts, then the malloc_trim addon: hack/build/native.ts; a few
+ * seconds): the image runs that JavaScript.
  */
 export function ensureBuilt(peer: PeerName, log: (m: string) => void): void {
   if (peer === 'ts') {

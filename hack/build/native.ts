@@ -6,8 +6,8 @@
  * package `node-api-headers` (Node-API is ABI-stable: one build serves every Node 24 on the same
  * platform). src/native/malloc-trim.ts says what it is for and loads it.
  *
- * Without a C compiler (`cc`) it builds nothing and says so: the operator then runs without the
- * trim, as on a platform whose C library has none. The image's build stage and `make test` install
+ * Off Linux, or without a C compiler (`cc`), it builds nothing and says so: the operator then runs
+ * without the trim, as on a C library that has none (musl builds it, and trim() does nothing). The image's build stage and `make test` install
  * gcc (Dockerfile; hack/cluster/real-node/packages.sh).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -21,7 +21,10 @@ const compiler = process.env.CC ?? 'cc';
 const source = join(root, 'src/native/malloc-trim.c');
 const out = join(dist, 'native/malloc-trim.node');
 
-if (spawnSync(compiler, ['--version'], { stdio: 'ignore' }).status !== 0) {
+if (process.platform !== 'linux') {
+  // malloc_trim is glibc's; elsewhere there is nothing to call (and macOS would need other link flags).
+  console.warn(`[native] ${process.platform}: no malloc_trim to build; the operator runs without it`);
+} else if (spawnSync(compiler, ['--version'], { stdio: 'ignore' }).status !== 0) {
   console.warn(
     `[native] no C compiler (${compiler}): ${out} not built; the operator runs without malloc_trim`,
   );

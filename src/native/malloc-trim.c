@@ -10,7 +10,8 @@
  * after each memory-reducing collection; bench/README.md has the measurements). Node offers no way
  * to call it, hence this file.
  *
- * Elsewhere (musl, macOS) trim() does nothing and returns false.
+ * With another C library (musl) trim() does nothing and returns false; off Linux the build
+ * (hack/build/native.ts) skips it.
  */
 #include <node_api.h>
 

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -94,7 +94,8 @@ describe('the entry point with production dependencies alone', () => {
   let image: string;
   before(async () => {
     image = mkdtempSync(join(tmpdir(), 'elasticweb-image-'));
-    // What the build stage makes: npm run build (types stripped, entry point bundled), into the image's dist/.
+    // What the build stage makes: npm run build (types stripped, entry point bundled, the malloc_trim
+    // addon compiled), into the image's dist/.
     await run(join(root, 'node_modules/.bin/tsc'), [
       '-p',
       join(root, 'tsconfig.build.json'),
@@ -102,6 +103,7 @@ describe('the entry point with production dependencies alone', () => {
       join(image, 'dist'),
     ]);
     await run(process.execPath, [join(root, 'hack/build/bundle.ts'), join(image, 'dist')]);
+    await run(process.execPath, [join(root, 'hack/build/native.ts'), join(image, 'dist')]);
     cpSync(join(root, 'package.json'), join(image, 'package.json'));
     // What `npm ci --omit=dev` would install: npm lists the production dependency tree.
     const { stdout } = await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root });
@@ -166,6 +168,22 @@ describe('the entry point with production dependencies alone', () => {
     assert.equal(code, 1, out);
     assert.match(out, /kubeconfig not found: \/nonexistent\/kubeconfig/);
     assert.doesNotMatch(out, /ERR_MODULE_NOT_FOUND/);
+  });
+
+  test('the bundle finds the malloc_trim addon in dist/native/, and says so when it is not there', async () => {
+    const args = ['--kubeconfig=/nonexistent/kubeconfig'];
+    const withAddon = await start(...args);
+    assert.match(withAddon.out, /kubeconfig not found/, withAddon.out);
+    assert.doesNotMatch(withAddon.out, /without malloc_trim/, 'loaded from the bundle in dist/cmd/');
+    const addon = join(image, 'dist/native/malloc-trim.node');
+    renameSync(addon, `${addon}.away`);
+    try {
+      const without = await start(...args);
+      assert.match(without.out, /idle release without malloc_trim/, without.out);
+      assert.match(without.out, /malloc-trim\.node was not built/, without.out);
+    } finally {
+      renameSync(`${addon}.away`, addon);
+    }
   });
 
   test('a kubeconfig with an exec credential plugin loads @kubernetes/client-node', async () => {

@@ -283,6 +283,7 @@ describe('Manager: idle memory release', { timeout: 10_000 }, () => {
         }) as NodeJS.GCFunction,
         heapCommitted: () => heap,
         utilization: () => 0,
+        trimNative: () => true, // the C allocator gave pages back
       },
     });
     await m.start();
@@ -292,6 +293,7 @@ describe('Manager: idle memory release', { timeout: 10_000 }, () => {
     const body = (await m.metrics.render()).body;
     assert.match(body, /^nodejs_gc_idle_collections_total 1$/m);
     assert.match(body, new RegExp(`^nodejs_gc_idle_reclaimed_bytes_total ${31 * MiB}$`, 'm'));
+    assert.match(body, /^nodejs_gc_idle_native_trims_total 1$/m);
     await m.stop();
     heap = 90 * MiB;
     await clock.advance(120_000);

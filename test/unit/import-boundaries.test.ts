@@ -82,6 +82,19 @@ describe('import boundaries', () => {
     assert.deepEqual(offending, []);
   });
 
+  test('native code is a leaf that only the entry point loads', () => {
+    const leaving = sources('src/native').flatMap((f) =>
+      importsOf(f)
+        .filter((t) => inside(t, 'src') && !inside(t, 'src/native'))
+        .map((t) => `${f} -> ${t}`),
+    );
+    assert.deepEqual(leaving, []);
+    const loaders = [...sources('src'), ...sources('hack'), ...sources('bench')].filter(
+      (f) => !inside(f, 'src/native') && importsOf(f).some((t) => inside(t, 'src/native')),
+    );
+    assert.deepEqual(loaders, ['src/cmd/elasticweb-operator.ts']);
+  });
+
   test('the checks see imports at all (a parser that found none would pass everything)', () => {
     assert.ok(importsOf('src/cmd/elasticweb-operator.ts').includes('src/runtime/index.ts'));
     assert.ok(importsOf('src/runtime/index.ts').includes('src/runtime/manager/manager.ts'));

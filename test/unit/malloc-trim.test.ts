@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,6 +20,10 @@ describe('malloc_trim addon', () => {
   const addon = join(dist, 'native/malloc-trim.node');
   before(async () => {
     await run(process.execPath, [new URL('../../hack/build/native.ts', import.meta.url).pathname, dist]);
+    assert.ok(
+      existsSync(addon),
+      'hack/build/native.ts built nothing: no C compiler? (make test installs gcc with the real node packages)',
+    );
   });
   after(() => rmSync(dist, { recursive: true, force: true }));
 

@@ -108,7 +108,7 @@ export function startIdleRelease(options: IdleReleaseOptions, signal: AbortSigna
         const started = clock.now();
         gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
         // After the collection: it frees the external memory (Buffers) of what it found dead.
-        const nativeTrimmed = options.trimNative?.();
+        const nativeTrimmed = trimNative(options, log);
         const ended = clock.now();
         nextAllowed = ended + Math.max(minIntervalMs, (ended - started) / maxShare);
         baseline = heapCommitted();
@@ -130,6 +130,17 @@ export function startIdleRelease(options: IdleReleaseOptions, signal: AbortSigna
   };
   timer = clock.setTimer(check, checkEveryMs);
   signal.addEventListener('abort', () => timer?.cancel(), { once: true });
+}
+
+/** The application's native trim, if any; one that throws counts as having given nothing back. */
+function trimNative(options: IdleReleaseOptions, log: Logger): boolean | undefined {
+  if (!options.trimNative) return undefined;
+  try {
+    return options.trimNative();
+  } catch (err) {
+    log.warn({ err }, 'native memory trim failed');
+    return false;
+  }
 }
 
 /** A reader of the event loop's utilization since its previous call (Node's own measure). */
