@@ -7,19 +7,20 @@
  * platform). src/native/malloc-trim.ts says what it is for and loads it.
  *
  * Off Linux, or without a C compiler (`cc`), it builds nothing and says so: the operator then runs
- * without the trim, as on a C library that has none (musl builds it, and trim() does nothing). The image's build stage and `make test` install
- * gcc (Dockerfile; hack/cluster/real-node/packages.sh).
+ * without the trim, as on a C library that has none (musl builds it, and trim() does nothing). The
+ * image's build stage and `make test` install gcc (Dockerfile; hack/cluster/real-node/packages.sh).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { mallocTrimAddonInDist } from '../../src/native/malloc-trim.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const dist = process.argv[2] ?? join(root, 'dist');
 const compiler = process.env.CC ?? 'cc';
 const source = join(root, 'src/native/malloc-trim.c');
-const out = join(dist, 'native/malloc-trim.node');
+const out = join(dist, mallocTrimAddonInDist);
 
 if (process.platform !== 'linux') {
   // malloc_trim is glibc's; elsewhere there is nothing to call (and macOS would need other link flags).

@@ -6,9 +6,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Where the build puts the addon, relative to the application's root. */
+/** Where the build puts the addon inside dist/ (hack/build/native.ts writes it there). */
+export const mallocTrimAddonInDist = 'native/malloc-trim.node';
+
+/** The addon of this application: its dist/, two folders up. */
 export const mallocTrimAddonPath = fileURLToPath(
-  new URL('../../dist/native/malloc-trim.node', import.meta.url),
+  new URL(`../../dist/${mallocTrimAddonInDist}`, import.meta.url),
 );
 
 export type LoadedTrim = { trim: () => boolean } | { unavailable: string };

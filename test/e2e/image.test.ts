@@ -13,6 +13,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { imageEntrypoint, sourceOf } from '../../hack/entrypoint.ts';
+import { mallocTrimAddonInDist } from '../../src/native/malloc-trim.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
@@ -175,7 +176,7 @@ describe('the entry point with production dependencies alone', () => {
     const withAddon = await start(...args);
     assert.match(withAddon.out, /kubeconfig not found/, withAddon.out);
     assert.doesNotMatch(withAddon.out, /without malloc_trim/, 'loaded from the bundle in dist/cmd/');
-    const addon = join(image, 'dist/native/malloc-trim.node');
+    const addon = join(image, 'dist', mallocTrimAddonInDist);
     renameSync(addon, `${addon}.away`);
     try {
       const without = await start(...args);

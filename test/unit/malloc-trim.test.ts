@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { loadMallocTrim } from '../../src/native/malloc-trim.ts';
+import { loadMallocTrim, mallocTrimAddonInDist } from '../../src/native/malloc-trim.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
 
 describe('malloc_trim addon', () => {
   const dist = mkdtempSync(join(tmpdir(), 'elasticweb-native-'));
-  const addon = join(dist, 'native/malloc-trim.node');
+  const addon = join(dist, mallocTrimAddonInDist);
   before(async () => {
     await run(process.execPath, [new URL('../../hack/build/native.ts', import.meta.url).pathname, dist]);
     assert.ok(
